@@ -1,0 +1,795 @@
+// The encrypted store over SQLCipher.
+//
+// [SECTION] On-disk schema (PRAGMA user_version = the last migration applied)
+//
+// | table         | column        | type    | meaning                                            |
+// |---------------|---------------|---------|----------------------------------------------------|
+// | records       | id            | TEXT PK | ULID, time-ordered                                 |
+// |               | form_id       | TEXT    | form definition id, e.g. alliance-2022             |
+// |               | form_version  | INTEGER | form definition version                            |
+// |               | status        | TEXT    | draft/submitted/queued/synced/purged/returned      |
+// |               | created_ms    | INTEGER | Unix ms                                            |
+// |               | updated_ms    | INTEGER | Unix ms of the last field save or status change    |
+// |               | submitted_ms  | INTEGER | Unix ms of the last submit, NULL before            |
+// |               | content_hash  | TEXT    | sha256 hex of canonical data; NULL while editable  |
+// | record_fields | record_id     | TEXT    | records.id (PK with field_id, WITHOUT ROWID)       |
+// |               | field_id      | TEXT    | top-level field id of the form                     |
+// |               | value         | TEXT    | the field's value as JSON (FORMAT.md)              |
+// |               | updated_ms    | INTEGER | Unix ms                                            |
+// | audit_log     | seq           | INTEGER | 1, 2, 3 … without gaps                             |
+// |               | at_ms, actor, record_id, action, detail | | who did what (never field values)   |
+// |               | prev_hash     | TEXT    | hash of entry seq-1 (64 zeros for seq 1)           |
+// |               | hash          | TEXT    | sha256 over prev_hash and this entry's fields      |
+// | settings (v2) | key, value    | TEXT    | kiosk settings and sync status, key-value          |
+// | resume_codes  | code          | TEXT PK | short code an applicant resumes with (v3)          |
+// |   (v3)        | record_id     | TEXT    | records.id, one code per record                    |
+// |               | pin_hash      | TEXT    | Argon2id string (crypto_pwhash_str), never the PIN |
+// |               | failures, locked_until_ms | INTEGER | wrong attempts and the lock they caused |
+//
+// Cipher settings: raw 256-bit key, cipher_page_size 4096 (set on every open;
+// SQLCipher 4 needs `PRAGMA cipher_compatibility = 3` as well). WAL,
+// synchronous=FULL, every write in BEGIN IMMEDIATE so two processes never
+// deadlock on a read-to-write upgrade.
+//
+// [SECTION] Migrations   [SECTION] Opening   [SECTION] Records   [SECTION] Audit
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "shenbao/store.h"
+
+namespace shenbao {
+
+using nlohmann::json;
+
+// [SECTION] Migrations — forward only, each applied in one transaction.
+namespace {
+
+struct Migration {
+    int version;
+    const char* sql;
+};
+
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE records (
+  id TEXT PRIMARY KEY NOT NULL,
+  form_id TEXT NOT NULL,
+  form_version INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  submitted_ms INTEGER,
+  content_hash TEXT
+);
+CREATE TABLE record_fields (
+  record_id TEXT NOT NULL REFERENCES records(id),
+  field_id TEXT NOT NULL,
+  value TEXT NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (record_id, field_id)
+) WITHOUT ROWID;
+CREATE TABLE audit_log (
+  seq INTEGER PRIMARY KEY NOT NULL,
+  at_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+)sql"},
+    {2, R"sql(
+CREATE INDEX records_by_status ON records(status, id);
+CREATE INDEX audit_by_record ON audit_log(record_id, seq);
+CREATE TABLE settings (
+  key TEXT PRIMARY KEY NOT NULL,
+  value TEXT NOT NULL
+);
+)sql"},
+    {3, R"sql(
+CREATE TABLE resume_codes (
+  code TEXT PRIMARY KEY NOT NULL,
+  record_id TEXT NOT NULL UNIQUE REFERENCES records(id),
+  pin_hash TEXT NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 0,
+  locked_until_ms INTEGER NOT NULL DEFAULT 0,
+  created_ms INTEGER NOT NULL
+);
+)sql"},
+};
+
+constexpr int kSchemaVersion = 3;
+static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion);
+
+const char* kGenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
+
+std::string sha256_hex(const std::string& data) {
+    unsigned char out[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+    char hex[crypto_hash_sha256_BYTES * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, out, sizeof out);
+    return hex;
+}
+
+ErrorCode code_of(int rc) {
+    switch (rc & 0xff) {
+        case SQLITE_FULL: return ErrorCode::DiskFull;
+        case SQLITE_BUSY: case SQLITE_LOCKED: return ErrorCode::Busy;
+        case SQLITE_CORRUPT: return ErrorCode::Corrupt;
+        case SQLITE_NOTADB: return ErrorCode::WrongKey;
+        case SQLITE_IOERR: case SQLITE_CANTOPEN: case SQLITE_READONLY: return ErrorCode::Io;
+        default: return ErrorCode::Internal;
+    }
+}
+
+std::string hint_of(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::DiskFull: return " — the disk is full; free space and try again (nothing was half-saved)";
+        case ErrorCode::Busy: return " — another program kept the store busy; try again";
+        case ErrorCode::Corrupt: return " — the store is damaged; restore it from backup";
+        case ErrorCode::Io: return " — check the disk and the file's permissions";
+        default: return "";
+    }
+}
+
+}  // namespace
+
+// A prepared statement, reset on destruction.
+class Stmt {
+public:
+    Stmt(sqlite3* db, const char* sql) : db_(db) { rc_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr); }
+    ~Stmt() { sqlite3_finalize(s_); }
+    Stmt(const Stmt&) = delete;
+    Stmt& operator=(const Stmt&) = delete;
+    bool prepared() const { return rc_ == SQLITE_OK; }
+    int prepare_rc() const { return rc_; }
+    Stmt& bind(int i, const std::string& v) { sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); return *this; }
+    Stmt& bind(int i, std::int64_t v) { sqlite3_bind_int64(s_, i, v); return *this; }
+    Stmt& bind_null(int i) { sqlite3_bind_null(s_, i); return *this; }
+    int step() { return sqlite3_step(s_); }
+    void reset() { sqlite3_reset(s_); sqlite3_clear_bindings(s_); }
+    std::string text(int col) const {
+        const unsigned char* t = sqlite3_column_text(s_, col);
+        return t ? std::string(reinterpret_cast<const char*>(t), static_cast<std::size_t>(sqlite3_column_bytes(s_, col))) : std::string();
+    }
+    std::int64_t int64(int col) const { return sqlite3_column_int64(s_, col); }
+    bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+
+private:
+    sqlite3* db_;
+    sqlite3_stmt* s_ = nullptr;
+    int rc_;
+};
+
+struct Store::Db {
+    sqlite3* handle = nullptr;
+    ~Db() { if (handle) sqlite3_close_v2(handle); }
+
+    Error error(const std::string& path, const std::string& what, int rc) const {
+        ErrorCode code = code_of(rc);
+        return Error{code, path + ": " + what + ": " + sqlite3_errmsg(handle) + hint_of(code)};
+    }
+    int exec(const char* sql) const { return sqlite3_exec(handle, sql, nullptr, nullptr, nullptr); }
+};
+
+namespace {
+
+// Runs `body` inside BEGIN IMMEDIATE … COMMIT; rolls back on any error.
+template <typename F>
+Status in_transaction(sqlite3* db, const std::string& path, const char* what, F&& body) {
+    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+        ErrorCode code = code_of(rc);
+        return Error{code, path + ": " + what + ": " + sqlite3_errmsg(db) + hint_of(code)};
+    }
+    Status st = body();
+    if (st.ok()) {
+        rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+        if (rc == SQLITE_OK) return st;
+        ErrorCode code = code_of(rc);
+        st = Error{code, path + ": " + what + ": " + sqlite3_errmsg(db) + hint_of(code)};
+    }
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return st;
+}
+
+Error step_error(sqlite3* db, const std::string& path, const char* what, int rc) {
+    ErrorCode code = code_of(rc);
+    return Error{code, path + ": " + what + ": " + sqlite3_errmsg(db) + hint_of(code)};
+}
+
+std::string entry_hash(const std::string& prev, std::int64_t seq, std::int64_t at, const std::string& actor,
+                       const std::string& record_id, const std::string& action, const std::string& detail) {
+    // Length-prefixed fields, so no value can imitate a separator.
+    std::string buf;
+    for (const std::string& part : {prev, std::to_string(seq), std::to_string(at), actor, record_id, action, detail})
+        buf += std::to_string(part.size()) + ":" + part + ";";
+    return sha256_hex(buf);
+}
+
+// Appends an audit entry; call inside a transaction.
+Status append_audit(sqlite3* db, const std::string& path, const std::string& actor, const std::string& record_id,
+                    const std::string& action, const std::string& detail) {
+    std::int64_t seq = 1;
+    std::string prev = kGenesisHash;
+    {
+        Stmt last(db, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+        int rc = last.step();
+        if (rc == SQLITE_ROW) { seq = last.int64(0) + 1; prev = last.text(1); }
+        else if (rc != SQLITE_DONE) return step_error(db, path, "reading the audit log", rc);
+    }
+    std::int64_t at = now_ms();
+    Stmt ins(db, "INSERT INTO audit_log(seq, at_ms, actor, record_id, action, detail, prev_hash, hash) VALUES(?,?,?,?,?,?,?,?)");
+    ins.bind(1, seq).bind(2, at).bind(3, actor).bind(4, record_id).bind(5, action).bind(6, detail).bind(7, prev)
+        .bind(8, entry_hash(prev, seq, at, actor, record_id, action, detail));
+    int rc = ins.step();
+    if (rc != SQLITE_DONE) return step_error(db, path, "writing the audit log", rc);
+    return ok_status();
+}
+
+RecordMeta meta_from(const Stmt& s) {
+    RecordMeta m;
+    m.id = s.text(0);
+    m.form_id = s.text(1);
+    m.form_version = static_cast<int>(s.int64(2));
+    m.status = parse_status(s.text(3)).value_or(RecordStatus::Draft);
+    m.created_ms = s.int64(4);
+    m.updated_ms = s.int64(5);
+    if (!s.is_null(6)) m.submitted_ms = s.int64(6);
+    m.content_hash = s.text(7);
+    return m;
+}
+
+constexpr const char* kMetaColumns = "id, form_id, form_version, status, created_ms, updated_ms, submitted_ms, content_hash";
+
+bool is_file(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// Why a file refused the key: a plain SQLite file or a runt is not a store at all.
+Error refusal(const std::string& path) {
+    char header[16] = {};
+    std::int64_t size = 0;
+    if (int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+        ssize_t n = ::read(fd, header, sizeof header);
+        struct stat st {};
+        if (::fstat(fd, &st) == 0) size = st.st_size;
+        ::close(fd);
+        if (n == 16 && std::memcmp(header, "SQLite format 3", 16) == 0)
+            return Error{ErrorCode::NotAStore, path + ": is an unencrypted SQLite database, not a Shenbao store; "
+                                                      "check the --store path"};
+    }
+    if (size < 4096 || size % 1024 != 0)
+        return Error{ErrorCode::NotAStore, path + ": is not a Shenbao store (size " + std::to_string(size) +
+                                                  " bytes is no whole number of pages); check the --store path"};
+    return Error{ErrorCode::WrongKey, path + ": this key does not open the store (wrong key file, or the file's "
+                                             "first page is damaged); use the key file made with this store"};
+}
+
+}  // namespace
+
+// [SECTION] Opening
+
+Store::Store(std::string path, std::unique_ptr<Db> db) : path_(std::move(path)), db_(std::move(db)) {}
+Store::~Store() = default;
+
+int store_schema_version() { return kSchemaVersion; }
+
+static Result<std::unique_ptr<Store::Db>> open_db(const std::string& path, const StoreKey& key, const StoreOptions& opt,
+                                                  bool create) {
+    auto db = std::make_unique<Store::Db>();
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path.c_str(), &db->handle, flags, nullptr);
+    if (rc != SQLITE_OK) return db->error(path, "cannot open the store file", rc);
+    sqlite3_busy_timeout(db->handle, opt.busy_timeout_ms);
+    if (!opt.unencrypted_for_benchmark) {
+        std::string pragma = "PRAGMA key = " + key.pragma_literal();
+        rc = db->exec(pragma.c_str());
+        sodium_memzero(pragma.data(), pragma.size());
+        if (rc != SQLITE_OK) return db->error(path, "setting the key failed", rc);
+        rc = db->exec("PRAGMA cipher_page_size = 4096");
+        if (rc != SQLITE_OK) return db->error(path, "setting the cipher page size failed", rc);
+    }
+    return db;
+}
+
+static Status configure(Store::Db& db, const std::string& path) {
+    // journal_mode answers with a row; the others with nothing.
+    for (const char* sql : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"}) {
+        int rc = db.exec(sql);
+        if (rc != SQLITE_OK) return db.error(path, std::string("configuring the store (") + sql + ")", rc);
+    }
+    return ok_status();
+}
+
+static Status migrate(Store::Db& db, const std::string& path, int target) {
+    for (const Migration& m : kMigrations) {
+        if (m.version > target) break;
+        Stmt uv(db.handle, "PRAGMA user_version");
+        if (uv.step() != SQLITE_ROW) return db.error(path, "reading the schema version", sqlite3_errcode(db.handle));
+        if (uv.int64(0) >= m.version) continue;
+        Status st = in_transaction(db.handle, path, "migrating the store", [&]() -> Status {
+            // Re-read inside the write lock: another process may have just migrated.
+            Stmt again(db.handle, "PRAGMA user_version");
+            if (again.step() != SQLITE_ROW) return db.error(path, "reading the schema version", sqlite3_errcode(db.handle));
+            if (again.int64(0) >= m.version) return ok_status();
+            int rc = db.exec(m.sql);
+            if (rc != SQLITE_OK) return db.error(path, "migration " + std::to_string(m.version) + " failed", rc);
+            std::string set = "PRAGMA user_version = " + std::to_string(m.version);
+            rc = db.exec(set.c_str());
+            if (rc != SQLITE_OK) return db.error(path, "recording migration " + std::to_string(m.version), rc);
+            return append_audit(db.handle, path, "store", "", "migrate", "user_version=" + std::to_string(m.version));
+        });
+        SHENBAO_TRY(st);
+    }
+    return ok_status();
+}
+
+Result<std::unique_ptr<Store>> Store::create(const std::string& path, const StoreKey& key, StoreOptions options) {
+    if (::access(path.c_str(), F_OK) == 0)
+        return Error{ErrorCode::InvalidArgument, path + ": already exists; refusing to create a store over it"};
+    // Made here with mode 0600 so the store (and the -wal/-shm SQLite copies its mode to) is private.
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return Error{ErrorCode::Io, path + ": cannot create the store file: " + std::strerror(errno)};
+    ::close(fd);
+    auto db = open_db(path, key, options, true);
+    if (!db.ok()) return db.error();
+    Status st = configure(**db, path);
+    if (st.ok()) st = migrate(**db, path, options.migrate_to ? options.migrate_to : kSchemaVersion);
+    if (!st.ok()) {
+        db->reset();
+        for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((path + suffix).c_str());
+        return st.error();
+    }
+    return std::unique_ptr<Store>(new Store(path, std::move(db.value())));
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& path, const StoreKey& key, StoreOptions options) {
+    if (!is_file(path)) return Error{ErrorCode::Io, path + ": no such store file; create one with `shenbao-store init`"};
+    // SQLite would take an empty file for a new database and write into it.
+    if (struct stat st {}; ::stat(path.c_str(), &st) == 0 && st.st_size == 0)
+        return Error{ErrorCode::NotAStore, path + ": is empty, not a Shenbao store (a first run may have been interrupted); "
+                                                  "move it aside to start a new store"};
+    auto dbr = open_db(path, key, options, false);
+    if (!dbr.ok()) return dbr.error();
+    Db& db = **dbr;
+    // Read before anything writes: a wrong key or a foreign file leaves no trace.
+    {
+        Stmt probe(db.handle, "SELECT count(*) FROM sqlite_master");
+        int rc = probe.prepared() ? probe.step() : probe.prepare_rc();
+        if (rc != SQLITE_ROW) {
+            if ((rc & 0xff) == SQLITE_NOTADB) return refusal(path);
+            if ((rc & 0xff) == SQLITE_CORRUPT)
+                return Error{ErrorCode::Corrupt, path + ": the store is damaged (" + sqlite3_errmsg(db.handle) + "); restore it from backup"};
+            return db.error(path, "cannot read the store", rc);
+        }
+    }
+    {
+        Stmt check(db.handle, "PRAGMA quick_check");
+        int rc = check.prepared() ? check.step() : check.prepare_rc();
+        if (rc != SQLITE_ROW || check.text(0) != "ok") {
+            std::string why = rc == SQLITE_ROW ? check.text(0) : sqlite3_errmsg(db.handle);
+            return Error{ErrorCode::Corrupt, path + ": the store failed its integrity check (" + why + "); restore it from backup"};
+        }
+    }
+    {
+        Stmt uv(db.handle, "PRAGMA user_version");
+        if (uv.step() != SQLITE_ROW) return db.error(path, "reading the schema version", sqlite3_errcode(db.handle));
+        if (uv.int64(0) > kSchemaVersion)
+            return Error{ErrorCode::UnsupportedVersion, path + ": made by a newer Shenbao (schema " + std::to_string(uv.int64(0)) +
+                                                            ", this program knows up to " + std::to_string(kSchemaVersion) + "); update this program"};
+    }
+    SHENBAO_TRY(configure(db, path));
+    SHENBAO_TRY(migrate(db, path, options.migrate_to ? options.migrate_to : kSchemaVersion));
+    return std::unique_ptr<Store>(new Store(path, std::move(dbr.value())));
+}
+
+Result<int> Store::schema_version() {
+    Stmt uv(db_->handle, "PRAGMA user_version");
+    if (uv.step() != SQLITE_ROW) return db_->error(path_, "reading the schema version", sqlite3_errcode(db_->handle));
+    return static_cast<int>(uv.int64(0));
+}
+
+// [SECTION] Records
+
+const char* status_name(RecordStatus s) {
+    switch (s) {
+        case RecordStatus::Draft: return "draft";
+        case RecordStatus::Submitted: return "submitted";
+        case RecordStatus::Queued: return "queued";
+        case RecordStatus::Synced: return "synced";
+        case RecordStatus::Purged: return "purged";
+        case RecordStatus::Returned: return "returned";
+    }
+    return "?";
+}
+
+std::optional<RecordStatus> parse_status(std::string_view name) {
+    for (RecordStatus s : {RecordStatus::Draft, RecordStatus::Submitted, RecordStatus::Queued, RecordStatus::Synced,
+                           RecordStatus::Purged, RecordStatus::Returned})
+        if (name == status_name(s)) return s;
+    return std::nullopt;
+}
+
+bool transition_allowed(RecordStatus from, RecordStatus to) {
+    using S = RecordStatus;
+    switch (from) {
+        case S::Draft: return to == S::Submitted || to == S::Purged;
+        case S::Submitted: return to == S::Queued || to == S::Returned;
+        case S::Returned: return to == S::Submitted || to == S::Purged;
+        case S::Queued: return to == S::Synced || to == S::Submitted;
+        case S::Synced: return to == S::Purged;
+        case S::Purged: return false;
+    }
+    return false;
+}
+
+static bool editable(RecordStatus s) { return s == RecordStatus::Draft || s == RecordStatus::Returned; }
+
+Result<RecordMeta> Store::create_record(const std::string& form_id, int form_version, const std::string& actor) {
+    RecordMeta m;
+    m.id = new_ulid();
+    m.form_id = form_id;
+    m.form_version = form_version;
+    m.created_ms = m.updated_ms = now_ms();
+    Status st = in_transaction(db_->handle, path_, "creating a record", [&]() -> Status {
+        Stmt ins(db_->handle, "INSERT INTO records(id, form_id, form_version, status, created_ms, updated_ms) VALUES(?,?,?,?,?,?)");
+        ins.bind(1, m.id).bind(2, form_id).bind(3, std::int64_t{form_version}).bind(4, std::string("draft"))
+            .bind(5, m.created_ms).bind(6, m.updated_ms);
+        if (int rc = ins.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "creating a record", rc);
+        return append_audit(db_->handle, path_, actor, m.id, "create", form_id + "@" + std::to_string(form_version));
+    });
+    if (!st.ok()) return st.error();
+    return m;
+}
+
+static Result<RecordStatus> status_in_tx(sqlite3* db, const std::string& path, const std::string& id) {
+    Stmt q(db, "SELECT status FROM records WHERE id = ?");
+    q.bind(1, id);
+    int rc = q.step();
+    if (rc == SQLITE_DONE) return Error{ErrorCode::NotFound, path + ": no record " + id};
+    if (rc != SQLITE_ROW) return step_error(db, path, "reading a record", rc);
+    return parse_status(q.text(0)).value_or(RecordStatus::Draft);
+}
+
+Status Store::save_fields(const std::string& record_id, const json& values) {
+    if (!values.is_object()) return Error{ErrorCode::InvalidArgument, "save_fields expects an object of field values"};
+    return in_transaction(db_->handle, path_, "saving a field", [&]() -> Status {
+        auto status = status_in_tx(db_->handle, path_, record_id);
+        if (!status.ok()) return status.error();
+        if (!editable(*status))
+            return Error{ErrorCode::InvalidTransition, path_ + ": record " + record_id + " is " + status_name(*status) +
+                                                           " and can no longer be edited"};
+        std::int64_t now = now_ms();
+        Stmt put(db_->handle, "INSERT OR REPLACE INTO record_fields(record_id, field_id, value, updated_ms) VALUES(?,?,?,?)");
+        for (auto it = values.begin(); it != values.end(); ++it) {
+            put.reset();
+            put.bind(1, record_id).bind(2, it.key()).bind(3, it.value().dump()).bind(4, now);
+            if (int rc = put.step(); rc != SQLITE_DONE)
+                return step_error(db_->handle, path_, ("saving field " + it.key()).c_str(), rc);
+        }
+        Stmt touch(db_->handle, "UPDATE records SET updated_ms = ? WHERE id = ?");
+        touch.bind(1, now).bind(2, record_id);
+        if (int rc = touch.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "saving a field", rc);
+        return ok_status();
+    });
+}
+
+Status Store::save_field(const std::string& record_id, const std::string& field_id, const json& value) {
+    return save_fields(record_id, json::object({{field_id, value}}));
+}
+
+static Result<json> load_data(sqlite3* db, const std::string& path, const std::string& id) {
+    json data = json::object();
+    Stmt q(db, "SELECT field_id, value FROM record_fields WHERE record_id = ? ORDER BY field_id");
+    q.bind(1, id);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+        try {
+            data[q.text(0)] = json::parse(q.text(1));
+        } catch (const json::exception&) {
+            return Error{ErrorCode::Corrupt, path + ": record " + id + " field " + q.text(0) + " holds invalid JSON"};
+        }
+    }
+    if (rc != SQLITE_DONE) return step_error(db, path, "reading record fields", rc);
+    return data;
+}
+
+Result<Record> Store::get(const std::string& record_id) {
+    // One read transaction, so meta and fields are from the same moment.
+    if (int rc = db_->exec("BEGIN"); rc != SQLITE_OK) return db_->error(path_, "reading a record", rc);
+    struct End { sqlite3* db; ~End() { sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); } } end{db_->handle};
+    Record r;
+    {
+        Stmt q(db_->handle, (std::string("SELECT ") + kMetaColumns + " FROM records WHERE id = ?").c_str());
+        q.bind(1, record_id);
+        int rc = q.step();
+        if (rc == SQLITE_DONE) return Error{ErrorCode::NotFound, path_ + ": no record " + record_id};
+        if (rc != SQLITE_ROW) return step_error(db_->handle, path_, "reading a record", rc);
+        r.meta = meta_from(q);
+    }
+    auto data = load_data(db_->handle, path_, record_id);
+    if (!data.ok()) return data.error();
+    r.data = std::move(*data);
+    return r;
+}
+
+Result<std::vector<RecordMeta>> Store::list(std::optional<RecordStatus> status, std::size_t limit) {
+    std::string sql = std::string("SELECT ") + kMetaColumns + " FROM records" + (status ? " WHERE status = ?" : "") +
+                      " ORDER BY id" + (limit ? " LIMIT " + std::to_string(limit) : "");
+    Stmt q(db_->handle, sql.c_str());
+    if (status) q.bind(1, std::string(status_name(*status)));
+    std::vector<RecordMeta> out;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) out.push_back(meta_from(q));
+    if (rc != SQLITE_DONE) return step_error(db_->handle, path_, "listing records", rc);
+    return out;
+}
+
+Result<std::int64_t> Store::count(std::optional<RecordStatus> status) {
+    Stmt q(db_->handle, status ? "SELECT count(*) FROM records WHERE status = ?" : "SELECT count(*) FROM records");
+    if (status) q.bind(1, std::string(status_name(*status)));
+    int rc = q.step();
+    if (rc != SQLITE_ROW) return step_error(db_->handle, path_, "counting records", rc);
+    return q.int64(0);
+}
+
+Status Store::set_status(const std::string& record_id, RecordStatus to, const std::string& actor, const std::string& detail) {
+    return in_transaction(db_->handle, path_, "changing a record's status", [&]() -> Status {
+        auto from = status_in_tx(db_->handle, path_, record_id);
+        if (!from.ok()) return from.error();
+        if (!transition_allowed(*from, to))
+            return Error{ErrorCode::InvalidTransition, path_ + ": record " + record_id + " cannot go from " +
+                                                           status_name(*from) + " to " + status_name(to)};
+        std::int64_t now = now_ms();
+        std::string audit_detail = detail;
+        if (to == RecordStatus::Submitted) {
+            // Freeze: the content hash is what the commission will see.
+            auto data = load_data(db_->handle, path_, record_id);
+            if (!data.ok()) return data.error();
+            std::string hash = content_hash_of(*data);
+            Stmt u(db_->handle, "UPDATE records SET status = 'submitted', content_hash = ?, submitted_ms = ?, updated_ms = ? WHERE id = ?");
+            u.bind(1, hash).bind(2, now).bind(3, now).bind(4, record_id);
+            if (int rc = u.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "submitting a record", rc);
+            audit_detail = "content_hash=" + hash + (detail.empty() ? "" : "; " + detail);
+        } else {
+            Stmt u(db_->handle, to == RecordStatus::Returned
+                                    ? "UPDATE records SET status = ?, content_hash = NULL, updated_ms = ? WHERE id = ?"
+                                    : "UPDATE records SET status = ?, updated_ms = ? WHERE id = ?");
+            u.bind(1, std::string(status_name(to))).bind(2, now).bind(3, record_id);
+            if (int rc = u.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "changing a record's status", rc);
+            if (to == RecordStatus::Purged) {
+                Stmt del(db_->handle, "DELETE FROM record_fields WHERE record_id = ?");
+                del.bind(1, record_id);
+                if (int rc = del.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "purging a record", rc);
+            }
+        }
+        return append_audit(db_->handle, path_, actor, record_id, std::string("status:") + status_name(to), audit_detail);
+    });
+}
+
+// [SECTION] Audit
+
+Status Store::audit(const std::string& actor, const std::string& record_id, const std::string& action, const std::string& detail) {
+    return in_transaction(db_->handle, path_, "writing the audit log",
+                          [&]() { return append_audit(db_->handle, path_, actor, record_id, action, detail); });
+}
+
+Result<std::vector<AuditEntry>> Store::audit_log(const std::string& record_id) {
+    Stmt q(db_->handle, record_id.empty()
+                            ? "SELECT seq, at_ms, actor, record_id, action, detail, prev_hash, hash FROM audit_log ORDER BY seq"
+                            : "SELECT seq, at_ms, actor, record_id, action, detail, prev_hash, hash FROM audit_log WHERE record_id = ? ORDER BY seq");
+    if (!record_id.empty()) q.bind(1, record_id);
+    std::vector<AuditEntry> out;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW)
+        out.push_back({q.int64(0), q.int64(1), q.text(2), q.text(3), q.text(4), q.text(5), q.text(6), q.text(7)});
+    if (rc != SQLITE_DONE) return step_error(db_->handle, path_, "reading the audit log", rc);
+    return out;
+}
+
+Result<VerifyReport> Store::verify() {
+    VerifyReport rep;
+    if (int rc = db_->exec("BEGIN"); rc != SQLITE_OK) return db_->error(path_, "verifying", rc);
+    struct End { sqlite3* db; ~End() { sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); } } end{db_->handle};
+    auto log = audit_log();
+    if (!log.ok()) return log.error();
+    std::string prev = kGenesisHash;
+    std::map<std::string, std::string> last_status;  // record -> status its last audit entry set
+    std::map<std::string, std::string> last_hash;    // record -> content hash at its last submit
+    for (const AuditEntry& e : *log) {
+        ++rep.entries;
+        if (e.seq != rep.entries) rep.problems.push_back("audit entry " + std::to_string(rep.entries) + " is missing (next is " + std::to_string(e.seq) + ")");
+        if (e.prev_hash != prev) rep.problems.push_back("audit entry " + std::to_string(e.seq) + " does not follow the one before it");
+        if (entry_hash(e.prev_hash, e.seq, e.at_ms, e.actor, e.record_id, e.action, e.detail) != e.hash)
+            rep.problems.push_back("audit entry " + std::to_string(e.seq) + " was altered");
+        prev = e.hash;
+        if (e.action == "create") last_status[e.record_id] = "draft";
+        if (e.action.rfind("status:", 0) == 0) last_status[e.record_id] = e.action.substr(7);
+        if (e.action == "status:submitted" && e.detail.rfind("content_hash=", 0) == 0)
+            last_hash[e.record_id] = e.detail.substr(13, 64);
+    }
+    auto metas = list();
+    if (!metas.ok()) return metas.error();
+    for (const RecordMeta& m : *metas) {
+        ++rep.records_checked;
+        auto it = last_status.find(m.id);
+        if (it == last_status.end()) { rep.problems.push_back("record " + m.id + " has no audit history"); continue; }
+        if (it->second != status_name(m.status))
+            rep.problems.push_back("record " + m.id + " is " + status_name(m.status) + " but its audit history says " + it->second);
+        if (m.content_hash.empty()) continue;
+        if (last_hash[m.id] != m.content_hash)
+            rep.problems.push_back("record " + m.id + " content hash differs from the one audited at submit");
+        if (m.status == RecordStatus::Purged) continue;
+        auto data = load_data(db_->handle, path_, m.id);
+        if (!data.ok()) { rep.problems.push_back(data.error().message); continue; }
+        if (content_hash_of(*data) != m.content_hash) rep.problems.push_back("record " + m.id + " content was changed after submit");
+    }
+    return rep;
+}
+
+Status Store::rekey(const StoreKey& new_key) {
+    // SQLCipher cannot rekey a WAL database: leave WAL (needs no other connection), rekey, return to WAL.
+    int rc = db_->exec("PRAGMA journal_mode = DELETE");
+    std::string mode;
+    {
+        Stmt q(db_->handle, "PRAGMA journal_mode");
+        if (q.step() == SQLITE_ROW) mode = q.text(0);
+    }
+    if (rc != SQLITE_OK || mode != "delete")
+        return Error{ErrorCode::Busy, path_ + ": cannot rekey while another program has the store open; stop the kiosk and the sync agent first"};
+    std::string pragma = "PRAGMA rekey = " + new_key.pragma_literal();
+    rc = db_->exec(pragma.c_str());
+    sodium_memzero(pragma.data(), pragma.size());
+    if (rc != SQLITE_OK) return db_->error(path_, "rekey failed", rc);
+    SHENBAO_TRY(configure(*db_, path_));
+    return audit("cli", "", "rekey", "store re-encrypted under a new key");
+}
+
+// [SECTION] Settings and resume codes
+
+Status Store::set_setting(const std::string& key, const std::string& value) {
+    return in_transaction(db_->handle, path_, "saving a setting", [&]() -> Status {
+        Stmt put(db_->handle, "INSERT OR REPLACE INTO settings(key, value) VALUES(?, ?)");
+        put.bind(1, key).bind(2, value);
+        if (int rc = put.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "saving a setting", rc);
+        return ok_status();
+    });
+}
+
+Result<std::optional<std::string>> Store::setting(const std::string& key) {
+    Stmt q(db_->handle, "SELECT value FROM settings WHERE key = ?");
+    q.bind(1, key);
+    int rc = q.step();
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) return step_error(db_->handle, path_, "reading a setting", rc);
+    return std::optional<std::string>(q.text(0));
+}
+
+namespace {
+// 8 characters from an alphabet without look-alikes (no 0/O, 1/I/L): 40 bits.
+std::string new_resume_code() {
+    static const char* alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    std::string code;
+    for (int i = 0; i < 8; ++i) code += alphabet[randombytes_uniform(31)];
+    return code;
+}
+}  // namespace
+
+Result<std::string> Store::set_resume_pin(const std::string& record_id, const std::string& pin) {
+    auto hash = hash_pin(pin);
+    if (!hash.ok()) return hash.error();
+    std::string code = new_resume_code();
+    Status st = in_transaction(db_->handle, path_, "saving a resume code", [&]() -> Status {
+        auto status = status_in_tx(db_->handle, path_, record_id);
+        if (!status.ok()) return status.error();
+        Stmt del(db_->handle, "DELETE FROM resume_codes WHERE record_id = ?");
+        del.bind(1, record_id);
+        if (int rc = del.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "saving a resume code", rc);
+        Stmt ins(db_->handle, "INSERT INTO resume_codes(code, record_id, pin_hash, created_ms) VALUES(?,?,?,?)");
+        ins.bind(1, code).bind(2, record_id).bind(3, *hash).bind(4, now_ms());
+        if (int rc = ins.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "saving a resume code", rc);
+        return append_audit(db_->handle, path_, "applicant", record_id, "resume-code", "");
+    });
+    if (!st.ok()) return st.error();
+    return code;
+}
+
+Result<ResumeCheck> Store::check_resume(const std::string& code_in, const std::string& pin) {
+    std::string code;
+    for (char c : code_in) if (c != ' ' && c != '-') code += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    ResumeCheck out;
+    std::string hash, record_id;
+    std::int64_t failures = 0, locked_until = 0;
+    {
+        Stmt q(db_->handle, "SELECT record_id, pin_hash, failures, locked_until_ms FROM resume_codes WHERE code = ?");
+        q.bind(1, code);
+        int rc = q.step();
+        if (rc == SQLITE_DONE) return out;  // unknown code: same answer as a wrong PIN
+        if (rc != SQLITE_ROW) return step_error(db_->handle, path_, "checking a resume code", rc);
+        record_id = q.text(0);
+        hash = q.text(1);
+        failures = q.int64(2);
+        locked_until = q.int64(3);
+    }
+    std::int64_t now = now_ms();
+    if (locked_until > now) {
+        out.outcome = ResumeOutcome::Locked;
+        out.locked_until_ms = locked_until;
+        return out;
+    }
+    bool good = verify_pin(hash, pin);
+    Status st = in_transaction(db_->handle, path_, "checking a resume code", [&]() -> Status {
+        std::int64_t f = good ? 0 : failures + 1;
+        std::int64_t lock = 0;
+        if (f >= kResumeFreeAttempts) lock = now + (kResumeLockMs << std::min<std::int64_t>(f - kResumeFreeAttempts, 8));
+        Stmt u(db_->handle, "UPDATE resume_codes SET failures = ?, locked_until_ms = ? WHERE code = ?");
+        u.bind(1, f).bind(2, lock).bind(3, code);
+        if (int rc = u.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "checking a resume code", rc);
+        out.locked_until_ms = lock;
+        return append_audit(db_->handle, path_, "applicant", record_id, good ? "resume" : "resume-failed",
+                            "failures=" + std::to_string(f));
+    });
+    if (!st.ok()) return st.error();
+    if (good) {
+        out.outcome = ResumeOutcome::Ok;
+        out.record_id = record_id;
+    } else if (out.locked_until_ms) {
+        out.outcome = ResumeOutcome::Locked;
+    }
+    return out;
+}
+
+// [SECTION] Ids and hashes
+
+std::string content_hash_of(const json& data) { return sha256_hex(data.dump()); }
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string new_ulid() {
+    static std::mutex mu;
+    static std::int64_t last_ms = -1;
+    static std::array<std::uint8_t, 10> last_rand{};
+    std::lock_guard<std::mutex> lock(mu);
+    std::int64_t ms = now_ms();
+    if (ms <= last_ms) {
+        ms = last_ms;  // same millisecond (or clock stepped back): increment the random part
+        for (int i = 9; i >= 0 && ++last_rand[static_cast<std::size_t>(i)] == 0; --i) {}
+    } else {
+        if (sodium_init() < 0) std::abort();
+        randombytes_buf(last_rand.data(), last_rand.size());
+        last_rand[0] &= 0x7f;  // room to increment without overflowing the 80 bits
+        last_ms = ms;
+    }
+    static const char* alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    // 128 bits: 48-bit time then 80 random, written as 26 base32 digits (first digit holds 3 bits).
+    std::array<std::uint8_t, 16> b{};
+    for (int i = 0; i < 6; ++i) b[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ms >> (8 * (5 - i)));
+    std::memcpy(b.data() + 6, last_rand.data(), 10);
+    std::string out(26, '0');
+    for (int i = 25, bit = 0; i >= 0; --i, bit += 5) {
+        int byte = 15 - bit / 8, shift = bit % 8;
+        unsigned v = b[static_cast<std::size_t>(byte)] >> shift;
+        if (shift > 3 && byte > 0) v |= static_cast<unsigned>(b[static_cast<std::size_t>(byte - 1)]) << (8 - shift);
+        out[static_cast<std::size_t>(i)] = alphabet[v & 31];
+    }
+    return out;
+}
+
+}  // namespace shenbao
