@@ -309,7 +309,8 @@ static Result<std::unique_ptr<Store::Db>> open_db(const std::string& path, const
 
 static Status configure(Store::Db& db, const std::string& path) {
     // journal_mode answers with a row; the others with nothing.
-    for (const char* sql : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON"}) {
+    for (const char* sql : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON",
+                            "PRAGMA cache_size = -16384"}) {
         int rc = db.exec(sql);
         if (rc != SQLITE_OK) return db.error(path, std::string("configuring the store (") + sql + ")", rc);
     }
