@@ -1,0 +1,194 @@
+// The kiosk's screens as a model: navigation, what is shown, what each action
+// does. No ImGui here — the drawing code (screen_*.cpp) reads this model and
+// calls its actions, and the model tests drive it without a window.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "shenbao/form.h"
+#include "shenbao/store.h"
+#include "shenbao/validate.h"
+
+namespace shenbao::kiosk {
+
+// Milliseconds on some monotonic-enough clock; tests pass a fake one.
+using Clock = std::function<std::int64_t()>;
+
+enum class Screen {
+    Welcome,     // start new / resume / language / staff
+    Form,        // one section at a time
+    Review,      // every error and the eligibility checklist
+    Commitment,  // 承诺 must be confirmed, then submit
+    Receipt,     // reference number + QR code
+    Leave,       // choose a PIN to save and leave
+    LeaveDone,   // shows the resume code
+    Resume,      // enter code + PIN
+    StaffLogin,
+    Staff,       // records by status, sync status, settings
+    StaffRecord, // one record read-only, return for corrections
+    Fatal,       // the store cannot be opened: staff-facing error naming the file
+};
+
+struct Settings {
+    int idle_seconds = 120;      // "kiosk.idle_seconds"
+    int countdown_seconds = 30;  // warning shown this long before the reset
+    Lang lang = Lang::Zh;        // "kiosk.lang": the language a new session starts in
+    std::string sync_window = "01:00-05:00";  // "sync.window", read by the agent
+};
+
+// Debounce: a field reaches the store this long after its last change at the latest.
+inline constexpr std::int64_t kSaveDelayMs = 500;
+
+// Outcome of an edit, for the note under the field.
+enum class EditNote { None, Truncated, ControlDropped };
+
+class KioskModel {
+public:
+    // `store` may be null with `fatal_error` set: the model then stays on Screen::Fatal
+    // and every action is a no-op.
+    KioskModel(Store* store, const FormDefinition& form, Clock clock, std::string fatal_error = "");
+
+    // [SECTION] State read by the drawing code
+    Screen screen() const { return screen_; }
+    Lang lang() const { return lang_; }
+    const FormDefinition& form() const { return form_; }
+    const Settings& settings() const { return settings_; }
+    const std::string& record_id() const { return record_id_; }
+    const nlohmann::json& values() const { return values_; }
+    int section() const { return section_; }
+    const std::string& fatal_error() const { return fatal_error_; }
+    // A transient message for the top of the screen (cleared by the next action).
+    const Text& notice() const { return notice_; }
+    // Inline issues of a field, shown after the applicant left it (or after a jump from review).
+    const std::vector<Issue>& field_issues(const std::string& field_id) const;
+    // The note under a field after the last edit (limit reached, characters dropped).
+    EditNote edit_note(const std::string& path) const;
+    // Path of the field the drawing should scroll to and focus (after a jump from
+    // review); the drawing calls focus_done() once it has.
+    const std::string& focus_request() const { return focus_request_; }
+    void focus_done() { focus_request_.clear(); }
+    // Fields of a section the applicant sees (conditions applied, district fields hidden).
+    std::vector<const Field*> visible_fields(int section) const;
+    // Filled share of the visible required fields, 0..1, overall and per section.
+    double progress() const;
+    double section_progress(int section) const;
+    bool section_has_issues(int section) const;
+    std::vector<Issue> review_issues() const;
+    std::vector<EligibilityCheck> eligibility() const;
+    bool commitment_confirmed() const;
+    const std::string& receipt_reference() const { return receipt_; }
+    const std::string& resume_code() const { return resume_code_; }
+    // Staff's comment when this record was returned for corrections; empty otherwise.
+    const std::string& return_comment() const { return return_comment_; }
+    // Seconds left before the idle reset while the warning shows; nullopt otherwise.
+    std::optional<int> idle_countdown() const;
+    // When the caller should wake up next to call tick() (ms on the model's clock), or nullopt.
+    std::optional<std::int64_t> next_wakeup() const;
+    bool has_unsaved() const { return !pending_.empty(); }
+
+    // What is being typed on the leave, resume and staff screens (keypad or keyboard).
+    // Part of the session: cleared with everything else when it ends.
+    struct Entry {
+        std::string code, pin, pin_again, staff_pin, comment, search;
+        int target = 0;  // which of the boxes the keypad types into
+    };
+    Entry& entry() { return entry_; }
+
+    // [SECTION] Applicant actions
+    void touch();  // any input at all: postpones the idle reset
+    void set_language(Lang lang);
+    void start_new();
+    // Replaces a top-level field's value (choices, checkboxes, whole tables).
+    void set_value(const std::string& field_id, nlohmann::json value);
+    // Text typed into a text-like field or a table cell ("council[2].phone"): control
+    // characters dropped, cut at the field's limit (the note says so).
+    void edit_text(const std::string& path, const std::string& text);
+    void add_row(const std::string& table_id);
+    void remove_row(const std::string& table_id, std::size_t row);
+    // Leaving a field: saves it now and shows its issues inline.
+    void leave_field(const std::string& field_id);
+    void go_section(int section);
+    void next_section();
+    void prev_section();
+    void open_review();
+    void jump_to(const Issue& issue);  // back to the form at the issue's field
+    void open_commitment();
+    void set_commitment(bool confirmed);
+    // Submits when nothing blocks it; else stays and sets the notice.
+    bool submit();
+    void open_leave();
+    // Saves everything and issues a resume code; PIN must be 4–8 digits, typed twice alike.
+    bool leave_with_pin(const std::string& pin, const std::string& again);
+    void open_resume();
+    // Restores every field and the position; a wrong code or PIN says only that.
+    bool resume(const std::string& code, const std::string& pin);
+    // Back to Welcome with nothing of this applicant left in the model.
+    void end_session();
+    // Flushes due saves and runs the idle timer; call on every wake-up.
+    void tick();
+
+    // [SECTION] Staff
+    void open_staff_login();
+    bool staff_login(const std::string& pin);
+    struct StaffRow {
+        RecordMeta meta;
+        std::string name;  // alliance name
+        std::string lead;  // lead unit
+    };
+    std::vector<StaffRow> staff_records(std::optional<RecordStatus> status, const std::string& search) const;
+    void staff_open(const std::string& record_id);
+    const Record& staff_record() const { return staff_record_; }
+    bool staff_return(const std::string& comment);
+    struct SyncStatus {
+        std::int64_t queued = 0, submitted = 0, synced = 0;
+        std::string last_success, last_error;
+    };
+    SyncStatus sync_status() const;
+    bool staff_save_settings(const Settings& s);
+    void staff_back();
+
+private:
+    void flush(bool all);
+    void load_settings();
+    bool persist_field(const std::string& field_id);
+    void set_notice(std::string zh, std::string en);
+    void show_issues_for(const std::string& field_id);
+    nlohmann::json* cell(const std::string& path, const Field** field);
+
+    Store* store_;
+    const FormDefinition& form_;
+    Clock clock_;
+    Settings settings_;
+    Screen screen_ = Screen::Welcome;
+    Lang lang_ = Lang::Zh;
+    std::string fatal_error_;
+    Text notice_;
+    std::string record_id_;
+    nlohmann::json values_ = nlohmann::json::object();
+    int section_ = 0;
+    std::map<std::string, std::int64_t> pending_;  // field id -> save deadline
+    std::map<std::string, std::vector<Issue>> inline_issues_;
+    std::map<std::string, EditNote> notes_;
+    std::string focus_request_;
+    bool commitment_ = false;
+    std::string receipt_, resume_code_, return_comment_;
+    std::int64_t last_input_ms_ = 0;
+    bool staff_ = false;
+    Record staff_record_;
+    Entry entry_;
+};
+
+// Drops control characters (keeps newlines where `multiline`) and cuts at
+// `max_chars` code points; `note` says what happened.
+std::string sanitize_input(const std::string& text, bool multiline, std::size_t max_chars, EditNote* note);
+
+}  // namespace shenbao::kiosk

@@ -1,0 +1,206 @@
+// shenbao-kiosk: the touchscreen application. Sets up GLFW + OpenGL 3 + Dear
+// ImGui, opens the store, and runs the frame loop, drawing only when input,
+// a pending save or the idle countdown needs a frame.
+// Exit codes: 0 closed normally, 1 bad usage, 3 no display (try xvfb-run).
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <GLFW/glfw3.h>
+#include <imgui.h>
+#include <backends/imgui_impl_glfw.h>
+#include <backends/imgui_impl_opengl3.h>
+
+#include "fonts.h"
+#include "kiosk_model.h"
+#include "shenbao/store_files.h"
+#include "ui.h"
+
+using namespace shenbao;
+using namespace shenbao::kiosk;
+
+namespace {
+
+FontAtlas* g_atlas = nullptr;
+
+// Chained before ImGui's own callback: characters typed that the atlas lacks are queued.
+void on_char(GLFWwindow*, unsigned int c) {
+    if (g_atlas) g_atlas->want(c);
+}
+
+std::int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Writes the UI map (screen name + widget rectangles) atomically, for the GUI test.
+void write_ui_map(const std::string& path, const Ui& ui, long frame) {
+    nlohmann::json j;
+    j["screen"] = ui.screen_name;
+    j["frame"] = frame;
+    for (const auto& [name, r] : ui.rects) j["rects"][name] = {r.x, r.y, r.z, r.w};
+    std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << j.dump();
+    }
+    std::rename(tmp.c_str(), path.c_str());
+}
+
+void style(float scale) {
+    ImGui::StyleColorsLight();
+    ImGuiStyle& s = ImGui::GetStyle();
+    s.FramePadding = ImVec2(14, 10);
+    s.ItemSpacing = ImVec2(12, 12);
+    s.WindowPadding = ImVec2(20, 16);
+    s.FrameRounding = 8;
+    s.ChildRounding = 8;
+    s.GrabMinSize = 30;
+    s.ScrollbarSize = 28;
+    s.FrameBorderSize = 1;
+    s.Colors[ImGuiCol_WindowBg] = ImVec4(0.98f, 0.98f, 0.97f, 1);
+    s.Colors[ImGuiCol_FrameBg] = ImVec4(1, 1, 1, 1);
+    s.Colors[ImGuiCol_Button] = ImVec4(0.90f, 0.92f, 0.95f, 1);
+    s.ScaleAllSizes(scale);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"shenbao-kiosk — the touchscreen application for filling in applications"};
+    app.set_version_flag("--version", std::string("shenbao-kiosk ") + SHENBAO_VERSION);
+    app.footer("Data folder: $SHENBAO_DATA_DIR, else $XDG_DATA_HOME/shenbao, else ~/.local/share/shenbao.\n"
+               "Without a display: xvfb-run -a -s '-screen 0 1920x1080x24' shenbao-kiosk\n"
+               "Exit codes: 0 closed, 1 bad usage, 3 no display.");
+    std::string data_dir = default_data_dir(), store_path, key_path, form_id = "alliance-2022", ui_map;
+    std::string window_size;
+    app.add_option("--data-dir", data_dir, "Folder holding store.db and store.key (created on first run)");
+    app.add_option("--store", store_path, "Store file (default: <data-dir>/store.db)");
+    app.add_option("--key-file", key_path, "Key file (default: <data-dir>/store.key)");
+    app.add_option("--form", form_id, "Form id under assets/forms/")->capture_default_str();
+    app.add_option("--window", window_size, "Run in a window of WxH pixels instead of fullscreen, e.g. 1366x768");
+    app.add_option("--ui-map", ui_map, "Write the widget rectangles of each drawn frame to this JSON file (for tests)");
+    CLI11_PARSE(app, argc, argv);
+
+    auto form = load_form(bundled_form_path(form_id));
+    if (!form.ok()) {
+        std::fprintf(stderr, "shenbao-kiosk: %s\n", form.error().message.c_str());
+        return 1;
+    }
+    if (store_path.empty()) store_path = store_path_in(data_dir);
+    if (key_path.empty()) key_path = key_path_in(data_dir);
+
+    if (!glfwInit()) {
+        std::fprintf(stderr, "shenbao-kiosk: no display found (DISPLAY is %s).\n"
+                             "Run it under a virtual display instead:\n"
+                             "  xvfb-run -a -s '-screen 0 1920x1080x24' %s\n",
+                     std::getenv("DISPLAY") ? std::getenv("DISPLAY") : "unset", argv[0]);
+        return 3;
+    }
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+    glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
+    GLFWmonitor* monitor = glfwGetPrimaryMonitor();
+    const GLFWvidmode* mode = monitor ? glfwGetVideoMode(monitor) : nullptr;
+    int w = mode ? mode->width : 1366, h = mode ? mode->height : 768;
+    bool windowed = !window_size.empty();
+    if (windowed && std::sscanf(window_size.c_str(), "%dx%d", &w, &h) != 2) {
+        std::fprintf(stderr, "shenbao-kiosk: --window takes WxH, e.g. 1366x768\n");
+        return 1;
+    }
+    GLFWwindow* window = glfwCreateWindow(w, h, "申报 Shenbao", windowed ? nullptr : monitor, nullptr);
+    if (!window) {
+        std::fprintf(stderr, "shenbao-kiosk: cannot open an OpenGL 3 window on this display\n");
+        glfwTerminate();
+        return 3;
+    }
+    glfwMakeContextCurrent(window);
+    glfwSwapInterval(1);
+
+    // The store: a failure is a staff-facing screen, not a crash.
+    std::unique_ptr<Store> store;
+    std::string fatal;
+    if (auto st = ensure_dir(data_dir); !st.ok()) fatal = st.error().message;
+    if (fatal.empty()) {
+        auto s = open_store(store_path, key_path, true);
+        if (s.ok()) store = std::move(s.value());
+        else fatal = s.error().message;
+    }
+    KioskModel model(store.get(), *form, steady_ms, fatal);
+
+    IMGUI_CHECKVERSION();
+    ImGui::CreateContext();
+    ImGuiIO& io = ImGui::GetIO();
+    io.IniFilename = nullptr;  // nothing of a session is written outside the store
+    io.ConfigInputTextCursorBlink = false;  // a blinking caret would need frames forever
+    glfwSetCharCallback(window, on_char);
+    ImGui_ImplGlfw_InitForOpenGL(window, true);
+    ImGui_ImplOpenGL3_Init("#version 130");
+
+    Ui ui;
+    ui.width = static_cast<float>(w);
+    ui.height = static_cast<float>(h);
+    ui.scale = std::max(0.72f, ui.height / 1080.0f);
+    ui.target = 56.0f * ui.scale;
+    style(ui.scale);
+    FontAtlas atlas;
+    g_atlas = &atlas;
+    std::string font = FontAtlas::find_font();
+    if (font.empty()) std::fprintf(stderr, "shenbao-kiosk: no CJK font found; install fonts-noto-cjk\n");
+    atlas.init(*form, std::round(28.0f * ui.scale), font);
+
+    long frame = 0;
+    int frames_wanted = 3;  // ImGui settles layout over a couple of frames
+    std::string seen_record;
+    while (!glfwWindowShouldClose(window)) {
+        // Sleep until input, a save deadline or the countdown needs us.
+        if (frames_wanted <= 0) {
+            auto wake = model.next_wakeup();
+            double timeout = wake ? std::max(0.0, static_cast<double>(*wake - steady_ms()) / 1000.0) : 3600.0;
+            glfwWaitEventsTimeout(std::min(timeout, 3600.0));
+            frames_wanted = 2;
+        } else {
+            glfwPollEvents();
+        }
+        model.tick();
+        if (model.record_id() != seen_record) {  // a resumed record may hold characters the atlas lacks
+            seen_record = model.record_id();
+            for (auto it = model.values().begin(); it != model.values().end(); ++it) atlas.want(it->dump());
+        }
+        if (atlas.needs_rebuild()) {
+            atlas.rebuild();
+            ImGui_ImplOpenGL3_DestroyFontsTexture();
+            ImGui_ImplOpenGL3_CreateFontsTexture();
+        }
+        int fw, fh;
+        glfwGetFramebufferSize(window, &fw, &fh);
+        ui.width = static_cast<float>(fw);
+        ui.height = static_cast<float>(fh);
+        ImGui_ImplOpenGL3_NewFrame();
+        ImGui_ImplGlfw_NewFrame();
+        ImGui::NewFrame();
+        Screen before = model.screen();
+        draw_kiosk(model, ui);
+        ImGui::Render();
+        glViewport(0, 0, fw, fh);
+        glClearColor(0.98f, 0.98f, 0.97f, 1);
+        glClear(GL_COLOR_BUFFER_BIT);
+        ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+        glfwSwapBuffers(window);
+        ++frame;
+        --frames_wanted;
+        // A new screen lays out over a frame or two; otherwise only events and deadlines wake us,
+        // so an idle kiosk (even with a text field focused) draws nothing.
+        if (model.screen() != before) frames_wanted = std::max(frames_wanted, 2);
+        if (!ui_map.empty()) write_ui_map(ui_map, ui, frame);
+    }
+    model.end_session();  // flushes pending saves
+    ImGui_ImplOpenGL3_Shutdown();
+    ImGui_ImplGlfw_Shutdown();
+    ImGui::DestroyContext();
+    glfwDestroyWindow(window);
+    glfwTerminate();
+    return 0;
+}

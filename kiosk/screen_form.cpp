@@ -1,0 +1,90 @@
+// Form: one section at a time, a section list to jump around, progress, and
+// save-and-leave. Fields are drawn from the definition by field_widget().
+#include <cstdio>
+
+#include "ui.h"
+
+namespace shenbao::kiosk {
+
+namespace {
+
+void top_bar(KioskModel& m, Ui& ui) {
+    ImGui::SetWindowFontScale(1.15f);
+    ImGui::TextUnformatted(tr(m, m.form().title).c_str());
+    ImGui::SetWindowFontScale(1.0f);
+    ImGui::SameLine(ui.width - ui.target * 9.5f);
+    if (ui.button("lang", m.lang() == Lang::Zh ? "English" : "中文")) m.set_language(m.lang() == Lang::Zh ? Lang::En : Lang::Zh);
+    ImGui::SameLine();
+    if (ui.button("form.leave", tr(m, "保存并离开", "Save and leave"))) m.open_leave();
+    char pct[32];
+    std::snprintf(pct, sizeof pct, "%.0f%%", m.progress() * 100);
+    ImGui::ProgressBar(static_cast<float>(m.progress()), ImVec2(-FLT_MIN, 10 * ui.scale + 8), "");
+    ui.mark("progress");
+    ImGui::TextColored(ImVec4(0.35f, 0.35f, 0.4f, 1), "%s %s", tr(m, "必填项完成", "Required fields done").c_str(), pct);
+    if (!m.return_comment().empty()) {
+        ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(0.6f, 0.2f, 0.0f, 1));
+        ImGui::TextWrapped("%s%s", tr(m, "工作人员退回修改意见：", "Returned by staff for corrections: ").c_str(), m.return_comment().c_str());
+        ImGui::PopStyleColor();
+        ui.mark("return-comment");
+    }
+    ui.notice(m);
+}
+
+void section_list(KioskModel& m, Ui& ui, float width, float height) {
+    ImGui::BeginChild("sections", ImVec2(width, height), true);
+    const auto& sections = m.form().sections;
+    int annex = 0;
+    for (int i = 0; i < static_cast<int>(sections.size()); ++i) {
+        const Section& s = sections[static_cast<std::size_t>(i)];
+        if (s.annex != annex) {
+            annex = s.annex;
+            ImGui::TextColored(ImVec4(0.4f, 0.4f, 0.45f, 1), "%s", annex == 1 ? tr(m, "附件1 申报表", "Annex 1 Form").c_str()
+                                                                              : tr(m, "附件2 建设运行报告", "Annex 2 Report").c_str());
+        }
+        double p = m.section_progress(i);
+        std::string mark = m.section_has_issues(i) ? "! " : p >= 1.0 ? "✓ " : "  ";
+        bool current = i == m.section();
+        if (current) ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.72f, 0.84f, 0.98f, 1));
+        ImGui::PushStyleVar(ImGuiStyleVar_ButtonTextAlign, ImVec2(0, 0.5f));
+        if (ui.button("section." + std::to_string(i), mark + tr(m, s.title), true)) m.go_section(i);
+        ImGui::PopStyleVar();
+        if (current) ImGui::PopStyleColor();
+    }
+    ui.drag_to_scroll();
+    ImGui::EndChild();
+}
+
+}  // namespace
+
+void draw_form(KioskModel& m, Ui& ui) {
+    top_bar(m, ui);
+    float bottom = ui.target + ImGui::GetStyle().ItemSpacing.y * 2 + ImGui::GetStyle().WindowPadding.y;
+    float h = ImGui::GetContentRegionAvail().y - bottom;
+    float side = std::clamp(ui.width * 0.24f, 260.0f, 460.0f * ui.scale);
+    section_list(m, ui, side, h);
+    ImGui::SameLine();
+    const Section& s = m.form().sections[static_cast<std::size_t>(m.section())];
+    ImGui::BeginChild(("section-body-" + s.id).c_str(), ImVec2(0, h), true);
+    ui.mark("section-body");
+    ImGui::SetWindowFontScale(1.2f);
+    ImGui::TextWrapped("%s", tr(m, s.title).c_str());
+    ImGui::SetWindowFontScale(1.0f);
+    ImGui::Separator();
+    ImGui::Dummy(ImVec2(0, 8 * ui.scale));
+    for (const Field* f : m.visible_fields(m.section())) field_widget(m, ui, *f);
+    ImGui::Dummy(ImVec2(0, h * 0.4f));  // room to scroll the last field up, above any keyboard
+    ui.drag_to_scroll();
+    ImGui::EndChild();
+
+    ImGui::BeginDisabled(m.section() == 0);
+    if (ui.button("form.prev", tr(m, "‹ 上一节", "‹ Previous"))) m.prev_section();
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    bool last = m.section() + 1 == static_cast<int>(m.form().sections.size());
+    if (ui.button("form.next", last ? tr(m, "检查并提交 ›", "Check and submit ›") : tr(m, "下一节 ›", "Next ›"), false, true))
+        m.next_section();
+    ImGui::SameLine(ui.width - ui.target * 5);
+    if (ui.button("form.review", tr(m, "检查全部", "Check all"))) m.open_review();
+}
+
+}  // namespace shenbao::kiosk

@@ -1,0 +1,361 @@
+// Touch widgets and field drawing shared by the screens.
+// [SECTION] Ui helpers   [SECTION] Text fields   [SECTION] Fields by type   [SECTION] Frame
+#include "ui.h"
+
+#include <imgui_internal.h>
+#include <imgui_stdlib.h>
+
+#include <qrencode.h>
+
+namespace shenbao::kiosk {
+
+using nlohmann::json;
+
+// [SECTION] Ui helpers
+
+void Ui::mark(const std::string& name) {
+    ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+    rects[name] = ImVec4(a.x, a.y, b.x - a.x, b.y - a.y);
+}
+
+bool Ui::button(const std::string& name, const std::string& label, bool wide, bool primary) {
+    if (primary) {
+        ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.10f, 0.42f, 0.80f, 1));
+        ImGui::PushStyleColor(ImGuiCol_ButtonHovered, ImVec4(0.15f, 0.50f, 0.88f, 1));
+        ImGui::PushStyleColor(ImGuiCol_ButtonActive, ImVec4(0.05f, 0.32f, 0.65f, 1));
+        ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 1, 1, 1));
+    }
+    ImVec2 size(wide ? -FLT_MIN : 0, target);
+    ImGui::PushID(name.c_str());
+    float pad = ImGui::GetStyle().FramePadding.x * 2;
+    if (!wide) size.x = std::max(target * 2.0f, ImGui::CalcTextSize(label.c_str()).x + pad + 24 * scale);
+    bool pressed = ImGui::Button(label.c_str(), size);
+    ImGui::PopID();
+    if (primary) ImGui::PopStyleColor(4);
+    mark(name);
+    return pressed;
+}
+
+void Ui::drag_to_scroll() {
+    ImGuiIO& io = ImGui::GetIO();
+    if (!ImGui::IsWindowHovered(ImGuiHoveredFlags_AllowWhenBlockedByActiveItem | ImGuiHoveredFlags_ChildWindows)) return;
+    if (io.WantTextInput) return;  // a finger in a text box selects text instead
+    if (ImGui::IsMouseDragging(ImGuiMouseButton_Left, 14.0f * scale)) {
+        ImGui::SetScrollY(ImGui::GetScrollY() - io.MouseDelta.y);
+        ImGui::ClearActiveID();  // a drag that began on a button must not press it
+    }
+}
+
+void Ui::notice(const KioskModel& m) {
+    const Text& n = m.notice();
+    if (n.zh.empty()) return;
+    ImGui::PushStyleColor(ImGuiCol_ChildBg, ImVec4(1.0f, 0.93f, 0.75f, 1));
+    ImGui::BeginChild("notice", ImVec2(0, target * 1.2f), true);
+    ImGui::TextWrapped("%s", pick(n, m.lang()).c_str());
+    ImGui::EndChild();
+    ImGui::PopStyleColor();
+    mark("notice");
+}
+
+// [SECTION] Text fields
+
+namespace {
+
+struct LimitData {
+    std::size_t max_chars;
+};
+
+int limit_callback(ImGuiInputTextCallbackData* d) {
+    auto* lim = static_cast<LimitData*>(d->UserData);
+    if (d->EventFlag == ImGuiInputTextFlags_CallbackCharFilter) {
+        // Control characters (typed or pasted) never reach the field; newlines only in multi-line.
+        if (d->EventChar < 0x20 && !(d->EventChar == '\n' && (d->Flags & ImGuiInputTextFlags_Multiline))) return 1;
+        if (d->EventChar == 0x7F) return 1;
+        return 0;
+    }
+    if (d->EventFlag == ImGuiInputTextFlags_CallbackEdit && lim->max_chars) {
+        std::size_t chars = 0;
+        for (int i = 0; i < d->BufTextLen; ++i) {
+            if ((static_cast<unsigned char>(d->Buf[i]) & 0xC0) != 0x80) {
+                if (chars == lim->max_chars) {
+                    d->DeleteChars(i, d->BufTextLen - i);
+                    break;
+                }
+                ++chars;
+            }
+        }
+    }
+    return 0;
+}
+
+ImGuiInputTextFlags flags_for(FieldType t) {
+    switch (t) {
+        case FieldType::Integer: case FieldType::Decimal: case FieldType::Money: return ImGuiInputTextFlags_CharsDecimal;
+        default: return 0;
+    }
+}
+
+const char* hint_for(const Field& f, Lang lang) {
+    bool zh = lang == Lang::Zh;
+    switch (f.type) {
+        case FieldType::Date: return "2022-05-30";
+        case FieldType::Phone: return zh ? "手机或座机，如 023-63895941" : "mobile or landline, e.g. 023-63895941";
+        case FieldType::Email: return "name@example.com";
+        case FieldType::PostalCode: return zh ? "6位数字" : "6 digits";
+        case FieldType::Url: return "www.example.com";
+        case FieldType::Money: return zh ? "单位：万元，最多两位小数" : "in 10,000 yuan, up to 2 decimals";
+        default: return "";
+    }
+}
+
+}  // namespace
+
+void text_field(KioskModel& m, Ui& ui, const Field& f, const std::string& path, const std::string& top_id,
+                const std::string& value, bool read_only) {
+    std::string buf = value;
+    LimitData lim{f.max_length};
+    ImGuiInputTextFlags flags = flags_for(f.type) | ImGuiInputTextFlags_CallbackCharFilter | ImGuiInputTextFlags_CallbackEdit;
+    if (read_only) flags |= ImGuiInputTextFlags_ReadOnly;
+    if (m.focus_request() == path) {
+        ImGui::SetScrollHereY(0.3f);
+        ImGui::SetKeyboardFocusHere();
+        m.focus_done();
+    }
+    ImGui::PushID(path.c_str());
+    ImGui::SetNextItemWidth(-FLT_MIN);
+    bool changed;
+    if (f.type == FieldType::Multiline) {
+        float h = ImGui::GetTextLineHeight() * 7 + ImGui::GetStyle().FramePadding.y * 2;
+        changed = ImGui::InputTextMultiline("##v", &buf, ImVec2(-FLT_MIN, h), flags, limit_callback, &lim);
+    } else {
+        changed = ImGui::InputTextWithHint("##v", hint_for(f, m.lang()), &buf, flags, limit_callback, &lim);
+    }
+    ui.mark("field." + path);
+    bool left = ImGui::IsItemDeactivated();
+    ImGui::PopID();
+    if (changed && !read_only) m.edit_text(path, buf);
+    if (left && !read_only) m.leave_field(top_id);
+    if (ImGui::IsItemActive()) m.touch();
+    EditNote note = m.edit_note(path);
+    if (note == EditNote::Truncated || (f.max_length && !buf.empty() && ImGui::IsItemActive() &&
+                                        static_cast<std::size_t>(ImTextCountCharsFromUtf8(buf.c_str(), nullptr)) >= f.max_length)) {
+        ImGui::TextColored(ImVec4(0.75f, 0.35f, 0.0f, 1), "%s",
+                           (tr(m, "已达到字数上限 ", "Limit reached: ") + std::to_string(f.max_length) + tr(m, " 字", " characters")).c_str());
+    } else if (note == EditNote::ControlDropped) {
+        ImGui::TextColored(ImVec4(0.75f, 0.35f, 0.0f, 1), "%s", tr(m, "已去除无效的控制字符", "Invalid control characters were removed").c_str());
+    }
+}
+
+// [SECTION] Fields by type
+
+namespace {
+
+void label_line(const KioskModel& m, const Field& f) {
+    std::string label = tr(m, f.label);
+    if (!f.unit.empty() && f.type != FieldType::Table) label += "（" + f.unit + "）";
+    if (f.required) {
+        ImGui::TextColored(ImVec4(0.8f, 0.1f, 0.1f, 1), "*");
+        ImGui::SameLine();
+    }
+    ImGui::TextWrapped("%s", label.c_str());
+    if (!f.help.zh.empty()) ImGui::TextColored(ImVec4(0.40f, 0.40f, 0.45f, 1), "%s", tr(m, f.help).c_str());
+}
+
+void issues_under(const KioskModel& m, const std::string& field_id, const std::string& path) {
+    for (const Issue& i : m.field_issues(field_id))
+        if (i.path == path) ImGui::TextColored(ImVec4(0.80f, 0.10f, 0.10f, 1), "%s", tr(m, i.message).c_str());
+}
+
+std::string str_of(const json* v) { return v && v->is_string() ? v->get<std::string>() : std::string(); }
+
+// Choice buttons that wrap; returns the chosen value when one was tapped.
+std::optional<std::string> option_buttons(KioskModel& m, Ui& ui, const Field& f, const std::string& path,
+                                          const std::function<bool(const std::string&)>& selected, bool read_only) {
+    std::optional<std::string> tapped;
+    float avail = ImGui::GetContentRegionAvail().x, used = 0;
+    for (const Option& o : f.options) {
+        std::string label = (selected(o.value) ? "● " : "○ ") + tr(m, o.label);
+        float w = ImGui::CalcTextSize(label.c_str()).x + ImGui::GetStyle().FramePadding.x * 2 + 24 * ui.scale;
+        if (used > 0 && used + w < avail) ImGui::SameLine();
+        else used = 0;
+        used += w + ImGui::GetStyle().ItemSpacing.x;
+        bool on = selected(o.value);
+        if (on) ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.72f, 0.84f, 0.98f, 1));
+        ImGui::BeginDisabled(read_only);
+        if (ui.button(path + "=" + o.value, label)) tapped = o.value;
+        ImGui::EndDisabled();
+        if (on) ImGui::PopStyleColor();
+    }
+    return tapped;
+}
+
+bool big_checkbox(Ui& ui, const std::string& name, const std::string& label, bool value, bool read_only) {
+    ImGui::PushStyleVar(ImGuiStyleVar_FramePadding, ImVec2(ui.target * 0.22f, ui.target * 0.22f));
+    bool v = value;
+    ImGui::BeginDisabled(read_only);
+    bool changed = ImGui::Checkbox(label.c_str(), &v);
+    ImGui::EndDisabled();
+    ImGui::PopStyleVar();
+    ui.mark(name);
+    return changed;
+}
+
+void scalar_widget(KioskModel& m, Ui& ui, const Field& f, const std::string& path, const std::string& top_id,
+                   const json* v, bool read_only, const std::function<void(json)>& set) {
+    switch (f.type) {
+        case FieldType::Choice: {
+            std::string cur = str_of(v);
+            if (auto t = option_buttons(m, ui, f, path, [&](const std::string& o) { return o == cur; }, read_only)) {
+                set(*t == cur ? json() : json(*t));  // tapping the chosen one again clears it
+                m.leave_field(top_id);
+            }
+            break;
+        }
+        case FieldType::MultiChoice: {
+            json cur = v && v->is_array() ? *v : json::array();
+            auto has = [&](const std::string& o) { return std::find(cur.begin(), cur.end(), o) != cur.end(); };
+            if (auto t = option_buttons(m, ui, f, path, has, read_only)) {
+                json next = json::array();
+                for (const Option& o : f.options)
+                    if ((o.value == *t) != has(o.value)) next.push_back(o.value);
+                set(next);
+                m.leave_field(top_id);
+            }
+            break;
+        }
+        case FieldType::Checkbox:
+        case FieldType::Commitment: {
+            bool on = v && v->is_boolean() && v->get<bool>();
+            std::string label = f.type == FieldType::Commitment ? tr(m, f.text) : tr(m, "是", "Yes");
+            if (big_checkbox(ui, "field." + path, label, on, read_only)) {
+                set(!on);
+                m.leave_field(top_id);
+            }
+            break;
+        }
+        default:
+            text_field(m, ui, f, path, top_id, str_of(v), read_only);
+    }
+}
+
+void table_widget(KioskModel& m, Ui& ui, const Field& t, bool read_only) {
+    const json& all = m.values();
+    auto it = all.find(t.id);
+    std::size_t rows = it != all.end() && it->is_array() ? it->size() : 0;
+    for (std::size_t r = 0; r < rows; ++r) {
+        ImGui::PushID(static_cast<int>(r));
+        ImGui::PushStyleColor(ImGuiCol_ChildBg, ImVec4(0.96f, 0.97f, 0.99f, 1));
+        ImGui::BeginChild("row", ImVec2(0, 0), true, ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoScrollbar);
+        ImGui::TextColored(ImVec4(0.1f, 0.3f, 0.6f, 1), "%s", (tr(m, "第 ", "Row ") + std::to_string(r + 1) + tr(m, " 行", "")).c_str());
+        if (!read_only) {
+            ImGui::SameLine(ImGui::GetContentRegionAvail().x - ui.target * 3);
+            if (ui.button(t.id + "[" + std::to_string(r) + "].remove", tr(m, "删除此行", "Remove row"))) {
+                m.remove_row(t.id, r);
+                ImGui::EndChild();
+                ImGui::PopStyleColor();
+                ImGui::PopID();
+                return;
+            }
+        }
+        const json& row = m.values()[t.id][r];
+        for (const Field& c : t.columns) {
+            if (!is_visible(c, m.values(), &t, &row)) continue;
+            std::string path = t.id + "[" + std::to_string(r) + "]." + c.id;
+            label_line(m, c);
+            auto cv = row.find(c.id);
+            const json* v = cv == row.end() ? nullptr : &*cv;
+            scalar_widget(m, ui, c, path, t.id, v, read_only, [&](json nv) {
+                json rows_now = m.values()[t.id];
+                rows_now[r][c.id] = std::move(nv);
+                m.set_value(t.id, rows_now);
+            });
+            issues_under(m, t.id, path);
+        }
+        ImGui::EndChild();
+        ImGui::PopStyleColor();
+        ImGui::PopID();
+    }
+    if (!read_only) {
+        std::string add = tr(m, "＋ 添加一行", "+ Add a row") + "（" + std::to_string(rows) + "/" + std::to_string(t.max_rows) + "）";
+        ImGui::BeginDisabled(rows >= t.max_rows);
+        if (ui.button(t.id + ".add", add)) m.add_row(t.id);
+        ImGui::EndDisabled();
+        if (rows >= t.max_rows) {
+            ImGui::SameLine();
+            ImGui::TextColored(ImVec4(0.5f, 0.5f, 0.5f, 1), "%s", (tr(m, "已达上限 ", "Limit: ") + std::to_string(t.max_rows)).c_str());
+        }
+    }
+}
+
+}  // namespace
+
+void field_widget(KioskModel& m, Ui& ui, const Field& f, bool read_only) {
+    ImGui::PushID(f.id.c_str());
+    if (m.focus_request() == f.id && !f.is_texty()) {  // texty fields take focus themselves
+        ImGui::SetScrollHereY(0.2f);
+        m.focus_done();
+    }
+    label_line(m, f);
+    if (f.type == FieldType::Table) {
+        table_widget(m, ui, f, read_only);
+        for (const Issue& i : m.field_issues(f.id))
+            if (i.path == f.id) ImGui::TextColored(ImVec4(0.80f, 0.10f, 0.10f, 1), "%s", tr(m, i.message).c_str());
+    } else {
+        auto it = m.values().find(f.id);
+        const json* v = it == m.values().end() ? nullptr : &*it;
+        scalar_widget(m, ui, f, f.id, f.id, v, read_only, [&](json nv) { m.set_value(f.id, std::move(nv)); });
+        issues_under(m, f.id, f.id);
+    }
+    ImGui::Dummy(ImVec2(0, 12 * ui.scale));
+    ImGui::PopID();
+}
+
+void draw_qr(const std::string& text, float size) {
+    QRcode* qr = QRcode_encodeString(text.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+    ImVec2 p = ImGui::GetCursorScreenPos();
+    ImDrawList* dl = ImGui::GetWindowDrawList();
+    dl->AddRectFilled(p, ImVec2(p.x + size, p.y + size), IM_COL32_WHITE);
+    if (qr) {
+        int n = qr->width + 8;  // 4-module quiet zone each side
+        float cell = size / static_cast<float>(n);
+        for (int y = 0; y < qr->width; ++y)
+            for (int x = 0; x < qr->width; ++x)
+                if (qr->data[y * qr->width + x] & 1) {
+                    ImVec2 a(p.x + static_cast<float>(x + 4) * cell, p.y + static_cast<float>(y + 4) * cell);
+                    dl->AddRectFilled(a, ImVec2(a.x + cell, a.y + cell), IM_COL32_BLACK);
+                }
+        QRcode_free(qr);
+    }
+    ImGui::Dummy(ImVec2(size, size));
+}
+
+// [SECTION] Frame
+
+void draw_kiosk(KioskModel& m, Ui& ui) {
+    ui.rects.clear();
+    ImGui::SetNextWindowPos(ImVec2(0, 0));
+    ImGui::SetNextWindowSize(ImVec2(ui.width, ui.height));
+    ImGui::Begin("kiosk", nullptr, ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
+                                       ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoScrollWithMouse);
+    // A new applicant gets fresh widget state: ids are scoped by the record.
+    ImGui::PushID(m.record_id().c_str());
+    switch (m.screen()) {
+        case Screen::Welcome: ui.screen_name = "welcome"; draw_welcome(m, ui); break;
+        case Screen::Form: ui.screen_name = "form"; draw_form(m, ui); break;
+        case Screen::Review: ui.screen_name = "review"; draw_review(m, ui); break;
+        case Screen::Commitment: ui.screen_name = "commitment"; draw_commitment(m, ui); break;
+        case Screen::Receipt: ui.screen_name = "receipt"; draw_receipt(m, ui); break;
+        case Screen::Leave: case Screen::LeaveDone: ui.screen_name = m.screen() == Screen::Leave ? "leave" : "leave-done"; draw_leave(m, ui); break;
+        case Screen::Resume: ui.screen_name = "resume"; draw_resume(m, ui); break;
+        case Screen::StaffLogin: case Screen::Staff: case Screen::StaffRecord:
+            ui.screen_name = m.screen() == Screen::StaffLogin ? "staff-login" : m.screen() == Screen::Staff ? "staff" : "staff-record";
+            draw_staff(m, ui);
+            break;
+        case Screen::Fatal: ui.screen_name = "fatal"; draw_fatal(m, ui); break;
+    }
+    ImGui::PopID();
+    ImGui::End();
+    draw_idle_warning(m, ui);
+}
+
+}  // namespace shenbao::kiosk

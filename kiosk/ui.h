@@ -1,0 +1,69 @@
+// Shared drawing helpers for the kiosk screens: touch-sized widgets, the
+// UI map (widget rectangles by name, for the GUI test and for debugging),
+// drag-to-scroll, and text fields wired to the model.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include <imgui.h>
+
+#include "kiosk_model.h"
+
+namespace shenbao::kiosk {
+
+struct Ui {
+    float scale = 1.0f;   // 1.0 at 1080 px high
+    float target = 48.0f; // minimum touch target, px (≈9 mm)
+    float width = 0, height = 0;
+    std::map<std::string, ImVec4> rects;  // name -> x, y, w, h of this frame's widgets
+    std::string screen_name;
+
+    // Records the last item's rectangle under `name`.
+    void mark(const std::string& name);
+    // A button at least one touch target tall; `wide` stretches to the available width.
+    bool button(const std::string& name, const std::string& label, bool wide = false, bool primary = false);
+    // Scrolls the current window when a finger drags on it (nothing needs hover or a wheel).
+    void drag_to_scroll();
+    // The banner for the model's notice, if any.
+    void notice(const KioskModel& m);
+};
+
+// Text of a Text in the model's language.
+inline const std::string& tr(const KioskModel& m, const Text& t) { return pick(t, m.lang()); }
+inline std::string tr(const KioskModel& m, const char* zh, const char* en) { return m.lang() == Lang::Zh ? zh : en; }
+
+// An editable text field bound to a model path ("lead_email", "council[2].phone").
+void text_field(KioskModel& m, Ui& ui, const Field& f, const std::string& path, const std::string& top_id,
+                const std::string& value, bool read_only = false);
+
+// One field of any type, with label, help, inline issues and notes.
+void field_widget(KioskModel& m, Ui& ui, const Field& f, bool read_only = false);
+
+// A keypad of touch-sized keys typing into `target` (at most `max_len` chars), with
+// a backspace key; true when a key was tapped.
+bool keypad(Ui& ui, const std::string& name, const std::string& keys, std::string& target, std::size_t max_len, int columns);
+// A labelled entry box for the keypad's text (also takes keyboard input); tapping
+// it points the keypad at `value` (entry().target = index).
+void entry_box(KioskModel& m, Ui& ui, const std::string& name, const std::string& label, std::string& value, int index,
+               bool masked, ImGuiInputTextFlags extra);
+
+// The screens (one file each).
+void draw_welcome(KioskModel& m, Ui& ui);
+void draw_form(KioskModel& m, Ui& ui);
+void draw_review(KioskModel& m, Ui& ui);
+void draw_commitment(KioskModel& m, Ui& ui);
+void draw_receipt(KioskModel& m, Ui& ui);
+void draw_leave(KioskModel& m, Ui& ui);
+void draw_resume(KioskModel& m, Ui& ui);
+void draw_staff(KioskModel& m, Ui& ui);
+void draw_fatal(KioskModel& m, Ui& ui);
+void draw_idle_warning(KioskModel& m, Ui& ui);
+
+// Draws a QR code of `text` as a square of `size` px at the cursor.
+void draw_qr(const std::string& text, float size);
+
+// The whole frame for the model's current screen.
+void draw_kiosk(KioskModel& m, Ui& ui);
+
+}  // namespace shenbao::kiosk

@@ -1,0 +1,304 @@
+// The kiosk model without a window: the whole applicant flow, save-and-resume,
+// idle reset, debounced saving, input hygiene, staff mode.
+#include <doctest/doctest.h>
+
+#include "kiosk_model.h"
+#include "shenbao/generator.h"
+#include "shenbao/keys.h"
+#include "shenbao/store_files.h"
+#include "test_support.h"
+
+using namespace shenbao;
+using namespace shenbao::kiosk;
+using nlohmann::json;
+
+namespace {
+
+const FormDefinition& form() {
+    static const FormDefinition f = load_form(test::form_path()).value();
+    return f;
+}
+
+struct Kiosk {
+    test::TempDir dir;
+    std::int64_t now = 1'000'000;
+    std::unique_ptr<Store> store = open_store(dir.file("store.db"), dir.file("store.key"), true).value();
+    KioskModel m{store.get(), form(), [this] { return now; }};
+
+    void advance(std::int64_t ms) {
+        now += ms;
+        m.tick();
+    }
+    json stored(const std::string& id) { return store->get(id).value().data; }
+};
+
+// Types a whole application the way the screens do: text through edit_text, the rest through set_value.
+void fill(KioskModel& m, const json& app) {
+    for (const Field* f : form().all_fields()) {
+        auto it = app.find(f->id);
+        if (it == app.end()) continue;
+        if (f->type == FieldType::Table) {
+            for (std::size_t r = 0; r < it->size(); ++r) m.add_row(f->id);
+            for (std::size_t r = 0; r < it->size(); ++r)
+                for (auto c = (*it)[r].begin(); c != (*it)[r].end(); ++c) {
+                    const Field* col = f->find_column(c.key());
+                    std::string path = f->id + "[" + std::to_string(r) + "]." + c.key();
+                    if (col->is_texty()) {
+                        m.edit_text(path, c.value().get<std::string>());
+                    } else {
+                        json rows = m.values()[f->id];
+                        rows[r][c.key()] = c.value();
+                        m.set_value(f->id, rows);
+                    }
+                }
+        } else if (f->type == FieldType::Commitment) {
+            continue;  // confirmed on its own screen
+        } else if (f->is_texty()) {
+            m.edit_text(f->id, it->get<std::string>());
+        } else {
+            m.set_value(f->id, *it);
+        }
+        m.leave_field(f->id);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("the whole flow: new, fill, leave, resume with code and PIN, fix errors from review, submit") {
+    Kiosk k;
+    CHECK(k.m.screen() == Screen::Welcome);
+    k.m.start_new();
+    REQUIRE(k.m.screen() == Screen::Form);
+    std::string id = k.m.record_id();
+    json app = generate_application(form(), 11);
+    fill(k.m, app);
+    k.m.edit_text("lead_contact_phone", "12345");  // a mistake to fix later
+    k.m.leave_field("lead_contact_phone");
+    CHECK_FALSE(k.m.field_issues("lead_contact_phone").empty());
+    k.m.go_section(4);
+
+    // Leave with a PIN; nothing of the applicant stays on screen.
+    k.m.open_leave();
+    CHECK_FALSE(k.m.leave_with_pin("12", "12"));
+    CHECK(k.m.notice().en.find("4 to 8 digits") != std::string::npos);
+    CHECK_FALSE(k.m.leave_with_pin("2468", "2469"));
+    REQUIRE(k.m.leave_with_pin("2468", "2468"));
+    CHECK(k.m.screen() == Screen::LeaveDone);
+    std::string code = k.m.resume_code();
+    CHECK(code.size() == 8);
+    CHECK(k.m.values().empty());
+    CHECK(k.m.record_id().empty());
+    k.m.end_session();
+
+    // Resume: a wrong PIN says only that the pair is wrong.
+    k.m.open_resume();
+    CHECK_FALSE(k.m.resume(code, "1111"));
+    CHECK(k.m.notice().zh == "续填码或 PIN 不正确");
+    CHECK_FALSE(k.m.resume("ZZZZZZZZ", "2468"));
+    CHECK(k.m.notice().zh == "续填码或 PIN 不正确");
+    REQUIRE(k.m.resume(code, "2468"));
+    CHECK(k.m.screen() == Screen::Form);
+    CHECK(k.m.record_id() == id);
+    CHECK(k.m.section() == 4);  // the position is restored too
+    for (auto it = app.begin(); it != app.end(); ++it) {
+        if (it.key() == "lead_commitment" || it.key() == "lead_contact_phone") continue;
+        CAPTURE(it.key());
+        CHECK(k.m.values()[it.key()] == it.value());
+    }
+
+    // Review lists the mistake; a tap jumps to its field; fixing it clears the list.
+    k.m.open_review();
+    auto issues = k.m.review_issues();
+    REQUIRE(issues.size() == 1);
+    CHECK(issues[0].path == "lead_contact_phone");
+    k.m.open_commitment();
+    CHECK(k.m.screen() == Screen::Review);  // cannot go on with open issues
+    k.m.jump_to(issues[0]);
+    CHECK(k.m.screen() == Screen::Form);
+    CHECK(k.m.section() == form().section_of("lead_contact_phone"));
+    CHECK(k.m.focus_request() == "lead_contact_phone");
+    k.m.edit_text("lead_contact_phone", "023-63895941");
+    k.m.leave_field("lead_contact_phone");
+    CHECK(k.m.field_issues("lead_contact_phone").empty());
+    k.m.open_review();
+    CHECK(k.m.review_issues().empty());
+    for (const EligibilityCheck& c : k.m.eligibility()) CHECK(c.state == CheckState::Pass);
+
+    // The commitment must be confirmed before submitting.
+    k.m.open_commitment();
+    REQUIRE(k.m.screen() == Screen::Commitment);
+    CHECK_FALSE(k.m.submit());
+    k.m.set_commitment(true);
+    REQUIRE(k.m.submit());
+    CHECK(k.m.screen() == Screen::Receipt);
+    CHECK(k.m.receipt_reference() == id);
+    auto rec = k.store->get(id).value();
+    CHECK(rec.meta.status == RecordStatus::Submitted);
+    CHECK(rec.data["lead_commitment"] == true);
+    CHECK(rec.data["lead_contact_phone"] == "023-63895941");
+    CHECK(rec.data["alliance_name"] == app["alliance_name"]);
+    CHECK(validate_record(form(), rec.data).empty());
+    // A submitted application cannot be resumed for editing.
+    k.m.end_session();
+    k.m.open_resume();
+    CHECK_FALSE(k.m.resume(code, "2468"));
+}
+
+TEST_CASE("idle: a countdown warns, then the kiosk returns to Welcome with nothing of the applicant left") {
+    Kiosk k;
+    k.m.start_new();
+    k.m.edit_text("alliance_name", "重庆市集成电路产业技术创新联盟");
+    std::string id = k.m.record_id();
+    int idle = k.m.settings().idle_seconds;
+    CHECK(idle == 120);
+    k.advance(1000);
+    CHECK_FALSE(k.m.idle_countdown().has_value());
+    CHECK(k.stored(id)["alliance_name"] == "重庆市集成电路产业技术创新联盟");  // the debounce flushed it
+    k.advance((idle - k.m.settings().countdown_seconds) * 1000);
+    REQUIRE(k.m.idle_countdown().has_value());
+    CHECK(*k.m.idle_countdown() <= k.m.settings().countdown_seconds);
+    k.m.touch();  // "Continue"
+    CHECK_FALSE(k.m.idle_countdown().has_value());
+    k.m.edit_text("chairman_name", "刘洋");
+    k.advance(idle * 1000 + 1);
+    CHECK(k.m.screen() == Screen::Welcome);
+    CHECK(k.m.values().empty());
+    CHECK(k.m.record_id().empty());
+    CHECK(k.stored(id)["chairman_name"] == "刘洋");  // saved before the reset
+    // The next applicant starts clean.
+    k.m.start_new();
+    CHECK(k.m.record_id() != id);
+    CHECK(k.m.values().empty());
+}
+
+TEST_CASE("a field reaches the store 500 ms after the last keystroke, or at once when left") {
+    Kiosk k;
+    k.m.start_new();
+    std::string id = k.m.record_id();
+    k.m.edit_text("alliance_name", "重庆");
+    k.advance(300);
+    k.m.edit_text("alliance_name", "重庆市");
+    k.advance(300);
+    CHECK_FALSE(k.stored(id).contains("alliance_name"));  // still typing
+    k.advance(250);
+    CHECK(k.stored(id)["alliance_name"] == "重庆市");
+    REQUIRE(k.m.next_wakeup().has_value());
+    k.m.edit_text("chairman_name", "张");
+    CHECK(*k.m.next_wakeup() <= k.now + kSaveDelayMs);
+    k.m.leave_field("chairman_name");
+    CHECK(k.stored(id)["chairman_name"] == "张");
+    CHECK_FALSE(k.m.has_unsaved());
+}
+
+TEST_CASE("input hygiene: limits stop typing with a note, control characters are dropped") {
+    EditNote note;
+    CHECK(sanitize_input("重庆\x01市\t联盟", false, 100, &note) == "重庆市联盟");
+    CHECK(note == EditNote::ControlDropped);
+    CHECK(sanitize_input("第一段\n第二段", true, 100, &note) == "第一段\n第二段");
+    CHECK(note == EditNote::None);
+    CHECK(sanitize_input("一二三四五", false, 3, &note) == "一二三");
+    CHECK(note == EditNote::Truncated);
+    Kiosk k;
+    k.m.start_new();
+    const Field* name = form().find_field("alliance_name");
+    std::string too_long;
+    for (std::size_t i = 0; i < name->max_length + 10; ++i) too_long += "联";
+    k.m.edit_text("alliance_name", too_long);
+    CHECK(k.m.values()["alliance_name"].get<std::string>().size() == name->max_length * 3);
+    CHECK(k.m.edit_note("alliance_name") == EditNote::Truncated);
+    k.m.edit_text("lead_address", "重庆市\r\n渝北区");
+    CHECK(k.m.values()["lead_address"] == "重庆市渝北区");
+}
+
+TEST_CASE("tables: rows are added up to the limit and removed") {
+    Kiosk k;
+    k.m.start_new();
+    for (int i = 0; i < 7; ++i) k.m.add_row("main_members_enterprise");
+    CHECK(k.m.values()["main_members_enterprise"].size() == 5);
+    CHECK(k.m.notice().en.find("at most 5 rows") != std::string::npos);
+    k.m.edit_text("main_members_enterprise[1].unit_name", "重庆长安汽车股份有限公司");
+    k.m.remove_row("main_members_enterprise", 0);
+    CHECK(k.m.values()["main_members_enterprise"].size() == 4);
+    CHECK(k.m.values()["main_members_enterprise"][0]["unit_name"] == "重庆长安汽车股份有限公司");
+    CHECK(k.stored(k.m.record_id())["main_members_enterprise"].size() == 4);
+}
+
+TEST_CASE("conditional fields appear and disappear with their condition") {
+    Kiosk k;
+    k.m.start_new();
+    k.m.add_row("main_members_enterprise");
+    const Field* t = form().find_field("main_members_enterprise");
+    const Field* other = t->find_column("nature_other");
+    auto row = [&]() -> const json* { return &k.m.values()["main_members_enterprise"][0]; };
+    CHECK_FALSE(is_visible(*other, k.m.values(), t, row()));
+    json rows = k.m.values()["main_members_enterprise"];
+    rows[0]["nature"] = "other";
+    k.m.set_value("main_members_enterprise", rows);
+    CHECK(is_visible(*other, k.m.values(), t, row()));
+}
+
+TEST_CASE("staff: sign in with the staff PIN, find a record, return it with a comment the applicant sees") {
+    Kiosk k;
+    k.m.open_staff_login();
+    CHECK_FALSE(k.m.staff_login("0000"));
+    CHECK(k.m.notice().en.find("staff-pin") != std::string::npos);  // tells how to set one
+    REQUIRE(k.store->set_setting("kiosk.staff_pin_hash", hash_pin("13579").value()).ok());
+    CHECK_FALSE(k.m.staff_login("0000"));
+    CHECK(k.m.staff_records(std::nullopt, "").empty());  // nothing before signing in
+
+    // An applicant submits, then leaves a resume code (for corrections later).
+    k.m.end_session();
+    k.m.start_new();
+    std::string id = k.m.record_id();
+    fill(k.m, generate_application(form(), 5));
+    k.m.open_commitment();
+    k.m.set_commitment(true);
+    REQUIRE(k.m.submit());
+    k.m.end_session();
+    auto code = k.store->set_resume_pin(id, "8642").value();
+
+    k.m.open_staff_login();
+    REQUIRE(k.m.staff_login("13579"));
+    CHECK(k.m.screen() == Screen::Staff);
+    auto rows = k.m.staff_records(RecordStatus::Submitted, "");
+    REQUIRE(rows.size() == 1);
+    std::string name = generate_application(form(), 5)["alliance_name"];
+    CHECK(k.m.staff_records(std::nullopt, name.substr(0, 9)).size() == 1);
+    CHECK(k.m.staff_records(std::nullopt, "不存在的名称").empty());
+    k.m.staff_open(id);
+    CHECK(k.m.screen() == Screen::StaffRecord);
+    CHECK_FALSE(k.m.staff_return("  "));
+    REQUIRE(k.m.staff_return("请补充第2家企业的联系电话"));
+    CHECK(k.store->get(id).value().meta.status == RecordStatus::Returned);
+    auto sync = k.m.sync_status();
+    CHECK(sync.submitted == 0);
+
+    Settings s = k.m.settings();
+    s.idle_seconds = 10;
+    CHECK_FALSE(k.m.staff_save_settings(s));
+    s.idle_seconds = 90;
+    s.sync_window = "22:00-06:00";
+    REQUIRE(k.m.staff_save_settings(s));
+    CHECK(k.m.settings().idle_seconds == 90);
+    CHECK(k.store->setting("sync.window").value() == std::optional<std::string>("22:00-06:00"));
+    k.m.end_session();
+
+    k.m.open_resume();
+    REQUIRE(k.m.resume(code, "8642"));
+    CHECK(k.m.return_comment() == "请补充第2家企业的联系电话");
+    k.m.edit_text("contact_name", "赵敏");
+    k.m.leave_field("contact_name");
+    k.m.open_commitment();
+    k.m.set_commitment(true);
+    REQUIRE(k.m.submit());
+    CHECK(k.store->get(id).value().data["contact_name"] == "赵敏");
+}
+
+TEST_CASE("a store that cannot be opened gives the staff-facing error screen") {
+    KioskModel m(nullptr, form(), [] { return std::int64_t{0}; }, "/var/lib/shenbao/store.db: this key does not open the store");
+    CHECK(m.screen() == Screen::Fatal);
+    CHECK(m.fatal_error().find("/var/lib/shenbao/store.db") == 0);
+    m.start_new();  // nothing happens, nothing crashes
+    m.tick();
+    CHECK(m.screen() == Screen::Fatal);
+}
