@@ -282,27 +282,32 @@ std::vector<const Field*> KioskModel::visible_fields(int section) const {
     return out;
 }
 
+// A required field counts as done when it is filled and its own checks pass
+// (a table with an empty row is not done).
+static bool field_done(const FormDefinition& form, const Field& f, const json& values) {
+    auto it = values.find(f.id);
+    return is_filled(it == values.end() ? nullptr : &*it) && validate_field(form, f, values).empty();
+}
+
 double KioskModel::section_progress(int section) const {
-    int required = 0, filled = 0;
+    int required = 0, done = 0;
     for (const Field* f : visible_fields(section)) {
         if (!f->required) continue;
         ++required;
-        auto it = values_.find(f->id);
-        filled += is_filled(it == values_.end() ? nullptr : &*it) && !(f->type == FieldType::Commitment && !it->is_boolean());
+        done += field_done(form_, *f, values_);
     }
-    return required ? static_cast<double>(filled) / required : 1.0;
+    return required ? static_cast<double>(done) / required : 1.0;
 }
 
 double KioskModel::progress() const {
-    int required = 0, filled = 0;
+    int required = 0, done = 0;
     for (int s = 0; s < static_cast<int>(form_.sections.size()); ++s)
         for (const Field* f : visible_fields(s)) {
             if (!f->required) continue;
             ++required;
-            auto it = values_.find(f->id);
-            filled += is_filled(it == values_.end() ? nullptr : &*it);
+            done += field_done(form_, *f, values_);
         }
-    return required ? static_cast<double>(filled) / required : 1.0;
+    return required ? static_cast<double>(done) / required : 1.0;
 }
 
 bool KioskModel::section_has_issues(int section) const {

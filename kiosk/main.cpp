@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
             auto wake = model.next_wakeup();
             double timeout = wake ? std::max(0.0, static_cast<double>(*wake - steady_ms()) / 1000.0) : 3600.0;
             glfwWaitEventsTimeout(std::min(timeout, 3600.0));
-            frames_wanted = 2;
+            frames_wanted = 3;
         } else {
             glfwPollEvents();
         }
@@ -193,7 +193,10 @@ int main(int argc, char** argv) {
         --frames_wanted;
         // A new screen lays out over a frame or two; otherwise only events and deadlines wake us,
         // so an idle kiosk (even with a text field focused) draws nothing.
-        if (model.screen() != before) frames_wanted = std::max(frames_wanted, 2);
+        // A touch arrives as move + press + release in one batch; ImGui needs a few frames to
+        // turn that into a click, and a held finger (drag-scroll, a pressed button) needs frames too.
+        bool busy = ImGui::IsAnyMouseDown() || (ImGui::IsAnyItemActive() && !io.WantTextInput);
+        if (model.screen() != before || busy) frames_wanted = std::max(frames_wanted, 2);
         if (!ui_map.empty()) write_ui_map(ui_map, ui, frame);
     }
     model.end_session();  // flushes pending saves

@@ -12,10 +12,14 @@ void top_bar(KioskModel& m, Ui& ui) {
     ImGui::SetWindowFontScale(1.15f);
     ImGui::TextUnformatted(tr(m, m.form().title).c_str());
     ImGui::SetWindowFontScale(1.0f);
-    ImGui::SameLine(ui.width - ui.target * 9.5f);
-    if (ui.button("lang", m.lang() == Lang::Zh ? "English" : "中文")) m.set_language(m.lang() == Lang::Zh ? Lang::En : Lang::Zh);
+    std::string lang_label = m.lang() == Lang::Zh ? "English" : "中文", leave_label = tr(m, "保存并离开", "Save and leave");
+    float pad = ImGui::GetStyle().FramePadding.x * 2 + 24 * ui.scale;
+    float right = ImGui::CalcTextSize(lang_label.c_str()).x + ImGui::CalcTextSize(leave_label.c_str()).x + pad * 2 +
+                  ImGui::GetStyle().ItemSpacing.x + ImGui::GetStyle().WindowPadding.x;
+    ImGui::SameLine(ui.width - right);
+    if (ui.button("lang", lang_label)) m.set_language(m.lang() == Lang::Zh ? Lang::En : Lang::Zh);
     ImGui::SameLine();
-    if (ui.button("form.leave", tr(m, "保存并离开", "Save and leave"))) m.open_leave();
+    if (ui.button("form.leave", leave_label)) m.open_leave();
     char pct[32];
     std::snprintf(pct, sizeof pct, "%.0f%%", m.progress() * 100);
     ImGui::ProgressBar(static_cast<float>(m.progress()), ImVec2(-FLT_MIN, 10 * ui.scale + 8), "");
