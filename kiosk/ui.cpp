@@ -257,7 +257,9 @@ void table_widget(KioskModel& m, Ui& ui, const Field& t, bool read_only) {
                 return;
             }
         }
-        const json& row = m.values()[t.id][r];
+        // A copy: a choice tapped below replaces the table's value, which would leave a
+        // reference into it dangling for the columns after it.
+        const json row = m.values()[t.id][r];
         for (const Field& c : t.columns) {
             if (!is_visible(c, m.values(), &t, &row)) continue;
             std::string path = t.id + "[" + std::to_string(r) + "]." + c.id;
