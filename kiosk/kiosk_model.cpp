@@ -192,7 +192,7 @@ void KioskModel::set_value(const std::string& field_id, json value) {
     touch();
     if (record_id_.empty() || !form_.find_field(field_id)) return;
     values_[field_id] = std::move(value);
-    pending_[field_id] = clock_() + kSaveDelayMs;
+    pending_.emplace(field_id, clock_() + kSaveDelayMs);  // keeps an earlier deadline
 }
 
 json* KioskModel::cell(const std::string& path, const Field** field) {
@@ -221,7 +221,7 @@ void KioskModel::edit_text(const std::string& path, const std::string& text) {
     std::string clean = f->is_texty() ? sanitize_input(text, f->type == FieldType::Multiline, f->max_length, &note) : text;
     *slot = clean;
     notes_[path] = note;
-    pending_[parse_path(path).field] = clock_() + kSaveDelayMs;
+    pending_.emplace(parse_path(path).field, clock_() + kSaveDelayMs);  // keeps an earlier deadline
 }
 
 EditNote KioskModel::edit_note(const std::string& path) const {
@@ -278,7 +278,8 @@ std::vector<const Field*> KioskModel::visible_fields(int section) const {
     std::vector<const Field*> out;
     if (section < 0 || section >= static_cast<int>(form_.sections.size())) return out;
     for (const Field& f : form_.sections[static_cast<std::size_t>(section)].fields)
-        if (f.filled_by == FilledBy::Applicant && is_visible(f, values_)) out.push_back(&f);
+        // The commitment is confirmed on its own screen just before submitting.
+        if (f.filled_by == FilledBy::Applicant && f.type != FieldType::Commitment && is_visible(f, values_)) out.push_back(&f);
     return out;
 }
 

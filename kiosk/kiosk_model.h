@@ -45,8 +45,10 @@ struct Settings {
     std::string sync_window = "01:00-05:00";  // "sync.window", read by the agent
 };
 
-// Debounce: a field reaches the store this long after its last change at the latest.
-inline constexpr std::int64_t kSaveDelayMs = 500;
+// A changed field reaches the store this long after its first unsaved change at
+// the latest: steady typing is saved every 400 ms, a pause within 400 ms, so a
+// power cut loses at most the last half second.
+inline constexpr std::int64_t kSaveDelayMs = 400;
 
 // Outcome of an edit, for the note under the field.
 enum class EditNote { None, Truncated, ControlDropped };
@@ -70,6 +72,7 @@ public:
     const Text& notice() const { return notice_; }
     // Inline issues of a field, shown after the applicant left it (or after a jump from review).
     const std::vector<Issue>& field_issues(const std::string& field_id) const;
+    const std::map<std::string, std::vector<Issue>>& all_field_issues() const { return inline_issues_; }
     // The note under a field after the last edit (limit reached, characters dropped).
     EditNote edit_note(const std::string& path) const;
     // Path of the field the drawing should scroll to and focus (after a jump from

@@ -152,6 +152,7 @@ int main(int argc, char** argv) {
     atlas.init(*form, std::round(28.0f * ui.scale), font);
 
     long frame = 0;
+    bool atlas_in_memory = true;
     int frames_wanted = 3;  // ImGui settles layout over a couple of frames
     std::string seen_record;
     while (!glfwWindowShouldClose(window)) {
@@ -173,12 +174,20 @@ int main(int argc, char** argv) {
             atlas.rebuild();
             ImGui_ImplOpenGL3_DestroyFontsTexture();
             ImGui_ImplOpenGL3_CreateFontsTexture();
+            atlas_in_memory = true;
         }
         int fw, fh;
         glfwGetFramebufferSize(window, &fw, &fh);
         ui.width = static_cast<float>(fw);
         ui.height = static_cast<float>(fh);
-        ImGui_ImplOpenGL3_NewFrame();
+        ImGui_ImplOpenGL3_NewFrame();  // uploads the atlas texture on the first frame
+        if (atlas_in_memory) {
+            // Once on the GPU, the CPU copies of the atlas (~16 MB RGBA) and the font
+            // file (~20 MB) are dead weight on a 2 GB terminal; a rebuild reloads the file.
+            io.Fonts->ClearTexData();
+            io.Fonts->ClearInputData();
+            atlas_in_memory = false;
+        }
         ImGui_ImplGlfw_NewFrame();
         ImGui::NewFrame();
         Screen before = model.screen();

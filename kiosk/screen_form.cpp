@@ -51,6 +51,10 @@ void section_list(KioskModel& m, Ui& ui, float width, float height) {
         if (current) ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.72f, 0.84f, 0.98f, 1));
         ImGui::PushStyleVar(ImGuiStyleVar_ButtonTextAlign, ImVec2(0, 0.5f));
         if (ui.button("section." + std::to_string(i), mark + tr(m, s.title), true)) m.go_section(i);
+        if (current && ui.shown_section != i) {  // keep the current section in view
+            ImGui::SetScrollHereY(0.5f);
+            ui.shown_section = i;
+        }
         ImGui::PopStyleVar();
         if (current) ImGui::PopStyleColor();
     }
@@ -69,7 +73,7 @@ void draw_form(KioskModel& m, Ui& ui) {
     ImGui::SameLine();
     const Section& s = m.form().sections[static_cast<std::size_t>(m.section())];
     ImGui::BeginChild(("section-body-" + s.id).c_str(), ImVec2(0, h), true);
-    ui.mark("section-body");
+    ui.mark_window("section-body");
     ImGui::SetWindowFontScale(1.2f);
     ImGui::TextWrapped("%s", tr(m, s.title).c_str());
     ImGui::SetWindowFontScale(1.0f);

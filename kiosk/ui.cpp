@@ -13,6 +13,11 @@ using nlohmann::json;
 
 // [SECTION] Ui helpers
 
+void Ui::mark_window(const std::string& name) {
+    ImVec2 a = ImGui::GetWindowPos(), size = ImGui::GetWindowSize();
+    rects[name] = ImVec4(a.x, a.y, size.x, size.y);
+}
+
 void Ui::mark(const std::string& name) {
     ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
     rects[name] = ImVec4(a.x, a.y, b.x - a.x, b.y - a.y);
@@ -152,7 +157,7 @@ namespace {
 
 void label_line(const KioskModel& m, const Field& f) {
     std::string label = tr(m, f.label);
-    if (!f.unit.empty() && f.type != FieldType::Table) label += "（" + f.unit + "）";
+    if (!f.unit.empty() && f.type != FieldType::Table && label.find(f.unit) == std::string::npos) label += "（" + f.unit + "）";
     if (f.required) {
         ImGui::TextColored(ImVec4(0.8f, 0.1f, 0.1f, 1), "*");
         ImGui::SameLine();
@@ -161,9 +166,13 @@ void label_line(const KioskModel& m, const Field& f) {
     if (!f.help.zh.empty()) ImGui::TextColored(ImVec4(0.40f, 0.40f, 0.45f, 1), "%s", tr(m, f.help).c_str());
 }
 
-void issues_under(const KioskModel& m, const std::string& field_id, const std::string& path) {
-    for (const Issue& i : m.field_issues(field_id))
-        if (i.path == path) ImGui::TextColored(ImVec4(0.80f, 0.10f, 0.10f, 1), "%s", tr(m, i.message).c_str());
+// Inline issues come from the Ui's snapshot of the previous frame: leaving a field
+// (when a finger taps the next one) must not move that next one under the finger.
+void issues_under(const Ui& ui, const std::string& field_id, const std::string& path) {
+    auto it = ui.shown_issues.find(field_id);
+    if (it == ui.shown_issues.end()) return;
+    for (const Issue& i : it->second)
+        if (i.path == path) ImGui::TextColored(ImVec4(0.80f, 0.10f, 0.10f, 1), "%s", pick(i.message, ui.lang).c_str());
 }
 
 std::string str_of(const json* v) { return v && v->is_string() ? v->get<std::string>() : std::string(); }
@@ -242,40 +251,59 @@ void table_widget(KioskModel& m, Ui& ui, const Field& t, bool read_only) {
     const json& all = m.values();
     auto it = all.find(t.id);
     std::size_t rows = it != all.end() && it->is_array() ? it->size() : 0;
+    ImDrawList* dl = ImGui::GetWindowDrawList();
     for (std::size_t r = 0; r < rows; ++r) {
         ImGui::PushID(static_cast<int>(r));
-        ImGui::PushStyleColor(ImGuiCol_ChildBg, ImVec4(0.96f, 0.97f, 0.99f, 1));
-        ImGui::BeginChild("row", ImVec2(0, 0), true, ImGuiWindowFlags_AlwaysAutoResize | ImGuiWindowFlags_NoScrollbar);
+        // Each row is a framed group as tall as its content: the frame is drawn
+        // behind it once its size is known (channel 0 under channel 1).
+        dl->ChannelsSplit(2);
+        dl->ChannelsSetCurrent(1);
+        float pad = 12 * ui.scale;
+        ImGui::Indent(pad);
+        ImGui::BeginGroup();
+        ImGui::Dummy(ImVec2(0, pad * 0.5f));
         ImGui::TextColored(ImVec4(0.1f, 0.3f, 0.6f, 1), "%s", (tr(m, "第 ", "Row ") + std::to_string(r + 1) + tr(m, " 行", "")).c_str());
+        bool removed = false;
         if (!read_only) {
             ImGui::SameLine(ImGui::GetContentRegionAvail().x - ui.target * 3);
-            if (ui.button(t.id + "[" + std::to_string(r) + "].remove", tr(m, "删除此行", "Remove row"))) {
-                m.remove_row(t.id, r);
-                ImGui::EndChild();
-                ImGui::PopStyleColor();
-                ImGui::PopID();
-                return;
+            removed = ui.button(t.id + "[" + std::to_string(r) + "].remove", tr(m, "删除此行", "Remove row"));
+        }
+        if (!removed) {
+            // A copy: a choice tapped below replaces the table's value, which would leave a
+            // reference into it dangling for the columns after it.
+            const json row = m.values()[t.id][r];
+            ImGui::PushItemWidth(ImGui::GetContentRegionAvail().x - pad);
+            for (const Field& c : t.columns) {
+                if (!is_visible(c, m.values(), &t, &row)) continue;
+                std::string path = t.id + "[" + std::to_string(r) + "]." + c.id;
+                label_line(m, c);
+                auto cv = row.find(c.id);
+                const json* v = cv == row.end() ? nullptr : &*cv;
+                scalar_widget(m, ui, c, path, t.id, v, read_only, [&](json nv) {
+                    json rows_now = m.values()[t.id];
+                    rows_now[r][c.id] = std::move(nv);
+                    m.set_value(t.id, rows_now);
+                });
+                issues_under(ui, t.id, path);
             }
+            ImGui::PopItemWidth();
         }
-        // A copy: a choice tapped below replaces the table's value, which would leave a
-        // reference into it dangling for the columns after it.
-        const json row = m.values()[t.id][r];
-        for (const Field& c : t.columns) {
-            if (!is_visible(c, m.values(), &t, &row)) continue;
-            std::string path = t.id + "[" + std::to_string(r) + "]." + c.id;
-            label_line(m, c);
-            auto cv = row.find(c.id);
-            const json* v = cv == row.end() ? nullptr : &*cv;
-            scalar_widget(m, ui, c, path, t.id, v, read_only, [&](json nv) {
-                json rows_now = m.values()[t.id];
-                rows_now[r][c.id] = std::move(nv);
-                m.set_value(t.id, rows_now);
-            });
-            issues_under(m, t.id, path);
-        }
-        ImGui::EndChild();
-        ImGui::PopStyleColor();
+        ImGui::Dummy(ImVec2(0, pad * 0.5f));
+        ImGui::EndGroup();
+        ImGui::Unindent(pad);
+        ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+        a.x -= pad;
+        b.x = a.x + ImGui::GetContentRegionAvail().x + pad;
+        dl->ChannelsSetCurrent(0);
+        dl->AddRectFilled(a, b, IM_COL32(244, 247, 252, 255), 8 * ui.scale);
+        dl->AddRect(a, b, IM_COL32(190, 200, 215, 255), 8 * ui.scale);
+        dl->ChannelsMerge();
+        ImGui::Dummy(ImVec2(0, 6 * ui.scale));
         ImGui::PopID();
+        if (removed) {
+            m.remove_row(t.id, r);
+            return;
+        }
     }
     if (!read_only) {
         std::string add = tr(m, "＋ 添加一行", "+ Add a row") + "（" + std::to_string(rows) + "/" + std::to_string(t.max_rows) + "）";
@@ -300,13 +328,12 @@ void field_widget(KioskModel& m, Ui& ui, const Field& f, bool read_only) {
     label_line(m, f);
     if (f.type == FieldType::Table) {
         table_widget(m, ui, f, read_only);
-        for (const Issue& i : m.field_issues(f.id))
-            if (i.path == f.id) ImGui::TextColored(ImVec4(0.80f, 0.10f, 0.10f, 1), "%s", tr(m, i.message).c_str());
+        issues_under(ui, f.id, f.id);
     } else {
         auto it = m.values().find(f.id);
         const json* v = it == m.values().end() ? nullptr : &*it;
         scalar_widget(m, ui, f, f.id, f.id, v, read_only, [&](json nv) { m.set_value(f.id, std::move(nv)); });
-        issues_under(m, f.id, f.id);
+        issues_under(ui, f.id, f.id);
     }
     ImGui::Dummy(ImVec2(0, 12 * ui.scale));
     ImGui::PopID();
@@ -358,6 +385,8 @@ void draw_kiosk(KioskModel& m, Ui& ui) {
     ImGui::PopID();
     ImGui::End();
     draw_idle_warning(m, ui);
+    ui.shown_issues = m.all_field_issues();
+    ui.lang = m.lang();
 }
 
 }  // namespace shenbao::kiosk

@@ -18,9 +18,15 @@ struct Ui {
     float width = 0, height = 0;
     std::map<std::string, ImVec4> rects;  // name -> x, y, w, h of this frame's widgets
     std::string screen_name;
+    // The model's inline issues as of the end of the previous frame (see issues_under).
+    std::map<std::string, std::vector<Issue>> shown_issues;
+    Lang lang = Lang::Zh;
+    int shown_section = -1;  // the section list scrolls to a newly current section once
 
     // Records the last item's rectangle under `name`.
     void mark(const std::string& name);
+    // Records the current window's (or child's) rectangle under `name`.
+    void mark_window(const std::string& name);
     // A button at least one touch target tall; `wide` stretches to the available width.
     bool button(const std::string& name, const std::string& label, bool wide = false, bool primary = false);
     // Scrolls the current window when a finger drags on it (nothing needs hover or a wheel).
