@@ -12,6 +12,8 @@
 
 #include "shenbao/crypto.h"
 
+#include "secret_file.h"
+
 namespace shenbao {
 namespace {
 
@@ -57,37 +59,6 @@ bool decode_key32(std::string_view text, std::array<std::uint8_t, 32>& out) {
 
 std::string sys_error(const std::string& path, const char* what) {
     return path + ": " + what + ": " + std::strerror(errno);
-}
-
-void sync_parent_dir(const std::string& path) {
-    std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
-    if (dir.empty()) dir = "/";
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        ::fsync(fd);
-        ::close(fd);
-    }
-}
-
-Status write_secret_file(const std::string& path, std::string& text) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        bool exists = errno == EEXIST;
-        sodium_memzero(text.data(), text.size());
-        return Error{exists ? ErrorCode::KeyFile : ErrorCode::Io,
-                     sys_error(path, exists ? "refusing to overwrite an existing key file" : "cannot create the key file")};
-    }
-    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-    int saved = errno;
-    ::close(fd);
-    sodium_memzero(text.data(), text.size());
-    if (!ok) {
-        ::unlink(path.c_str());
-        errno = saved;
-        return Error{saved == ENOSPC ? ErrorCode::DiskFull : ErrorCode::Io, sys_error(path, "cannot write the key file")};
-    }
-    sync_parent_dir(path);
-    return ok_status();
 }
 
 // The "name: value" lines of a secret key file. Wipes what it read.
@@ -170,14 +141,14 @@ Status save_kiosk_identity(const std::string& path, const KioskIdentity& identit
     std::string text = "# shenbao kiosk identity (Ed25519). Secret: keep mode 0600.\nkiosk-ed25519-seed: " +
                        to_hex(identity.secret_key.data(), crypto_sign_SEEDBYTES) +
                        "\nkiosk-ed25519-public: " + identity.public_key.hex() + "\n";
-    return write_secret_file(path, text);
+    return detail::write_secret_file(path, text);
 }
 
 Status save_commission_keys(const std::string& path, const CommissionKeyPair& keys) {
     std::string text = "# shenbao commission key pair (X25519). Secret: keep mode 0600.\ncommission-x25519-secret: " +
                        to_hex(keys.secret_key.data(), keys.secret_key.size()) +
                        "\ncommission-x25519-public: " + keys.public_key.hex() + "\n";
-    return write_secret_file(path, text);
+    return detail::write_secret_file(path, text);
 }
 
 Result<KioskIdentity> load_kiosk_identity(const std::string& path) {

@@ -12,6 +12,8 @@
 
 #include "shenbao/keys.h"
 
+#include "secret_file.h"
+
 namespace shenbao {
 namespace {
 
@@ -22,14 +24,6 @@ std::string sys_error(const std::string& path, const char* what) {
 bool ensure_sodium() {
     static const bool ok = sodium_init() >= 0;
     return ok;
-}
-
-// fsync the folder holding `path`, so a new or renamed entry survives a power cut.
-void sync_parent_dir(const std::string& path) {
-    std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
-    if (dir.empty()) dir = "/";
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-    if (fd >= 0) { ::fsync(fd); ::close(fd); }
 }
 
 }  // namespace
@@ -76,22 +70,8 @@ Result<StoreKey> read_key_file(const std::string& path) {
 }
 
 Status write_key_file(const std::string& path, const StoreKey& key) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return Error{errno == EEXIST ? ErrorCode::KeyFile : ErrorCode::Io,
-                             sys_error(path, errno == EEXIST ? "refusing to overwrite an existing key file"
-                                                             : "cannot create the key file")};
     std::string text = key.hex() + "\n";
-    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-    int saved = errno;
-    ::close(fd);
-    sodium_memzero(text.data(), text.size());
-    if (!ok) {
-        ::unlink(path.c_str());
-        errno = saved;
-        return Error{saved == ENOSPC ? ErrorCode::DiskFull : ErrorCode::Io, sys_error(path, "cannot write the key file")};
-    }
-    sync_parent_dir(path);
-    return ok_status();
+    return detail::write_secret_file(path, text);
 }
 
 Result<StoreKey> load_or_create_key(const std::string& key_path, bool create_if_missing) {
