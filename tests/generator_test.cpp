@@ -23,7 +23,7 @@ std::size_t chars(const std::string& s) {
 }
 }  // namespace
 
-TEST_CASE("the same seed gives the same application; different seeds differ") {
+TEST_CASE("the same seed gives the same application, and different seeds differ") {
     CHECK(generate_application(form(), 42).dump() == generate_application(form(), 42).dump());
     CHECK(generate_application(form(), 1).dump() != generate_application(form(), 2).dump());
     std::set<std::string> names;

@@ -52,7 +52,7 @@ const char* kSecret = "渝北区玄武湖路秘密测试地址XYZZY-4815162342";
 
 }  // namespace
 
-TEST_CASE("first run creates the store and a 0600 key file; records round-trip") {
+TEST_CASE("first run creates the store and a 0600 key file, and records round-trip") {
     Fixture f;
     auto store = f.open();
     struct stat st {};
@@ -80,7 +80,7 @@ TEST_CASE("first run creates the store and a 0600 key file; records round-trip")
     CHECK(r->meta.content_hash.empty());
 }
 
-TEST_CASE("the store file holds no plaintext; the sqlcipher shell needs the key") {
+TEST_CASE("the store file holds no plaintext, and the sqlcipher shell needs the key") {
     Fixture f;
     auto store = f.open();
     auto meta = store->create_record("alliance-2022", 1).value();

@@ -172,7 +172,7 @@ TEST_CASE("member counts by type add up to the total") {
     CHECK_FALSE(rule_fails(r, "members_sum"));
 }
 
-TEST_CASE("granted patents cannot exceed applications; parts cannot exceed totals") {
+TEST_CASE("granted patents cannot exceed applications, nor can parts exceed their totals") {
     json r = valid_record();
     r["lead_invention_applied"] = "10";
     r["lead_invention_granted"] = "11";
