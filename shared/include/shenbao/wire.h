@@ -28,10 +28,49 @@
 // 400 (malformed), 403 (unenrolled / bad signature), 404, 409, 413 (over a limit),
 // 422 (a batch refused: kind is a batch_error_name), 429/503 + Retry-After (busy).
 //
+// [SECTION] Details (shenbao-intake; the kinds are stable, the messages are not)
+//
+// - Every answer carries Tus-Resumable: 1.0.0 and Cache-Control: no-store.
+// - tus requests without "Tus-Resumable: 1.0.0": 412 unsupported-tus-version, with
+//   Tus-Version: 1.0.0.
+// - POST /files/: Upload-Metadata must hold kiosk_id (64 hex or 44 base64) and
+//   batch_id (ULID); both only route the upload — commit checks them against the
+//   signed header. Missing/unparsable Upload-Length or metadata, Upload-Defer-Length,
+//   a body (no creation-with-upload): 400 malformed. Upload-Length over Tus-Max-Size:
+//   413 too-large. Unenrolled kiosk_id: 403 unknown-kiosk. More than 32 unfinished
+//   uploads of one kiosk: 429 too-many-uploads. Disk too full: 507 disk-full.
+//   Uncommitted uploads expire after 7 days (serve --upload-expiry-hours).
+// - HEAD /files/<id>: 200 with Upload-Offset, Upload-Length and the Upload-Metadata
+//   given at creation; waits for a PATCH in progress on that upload (up to 2 s, else
+//   423 locked + Retry-After). Unknown upload: 404 unknown-upload. A committed upload
+//   still answers (offset = length).
+// - PATCH /files/<id>: other Content-Type: 415; Upload-Offset not where the upload
+//   stands: 409 offset-mismatch with the right Upload-Offset; the chunk past
+//   Upload-Length (or over Tus-Max-Size): 413 too-large; an Upload-Checksum algorithm
+//   other than sha1: 400 unsupported-checksum-algorithm; mismatch: 460
+//   checksum-mismatch (nothing written); a committed upload: 410 gone; another
+//   request writing the same upload: 423 locked. A body cut off mid-way keeps the
+//   bytes that arrived when it had no Upload-Checksum (tus core), and drops them when
+//   it had one (they cannot be verified). The answer comes after the bytes are fsync'd.
+//   "Expect: 100-continue" gets the refusal before the body is sent.
+// - POST /batches/<upload_id>/commit: unknown upload: 404 unknown-upload; not all
+//   bytes there: 409 incomplete-upload; the signer not enrolled: 403 unknown-kiosk;
+//   a bad signature: 403 bad-signature; too-large, too-many-records,
+//   record-too-large: 413; the other batch_error_names: 422; the file's kiosk or
+//   batch id differ from the upload's metadata: 422 mismatch; the batch id was
+//   committed by another kiosk: 409 batch-id-conflict; another commit running for
+//   10 s: 503 busy. A refused commit changes nothing and is refused the same way
+//   again. A batch committed before (replay: the same batch id, signed by the same
+//   kiosk, in any upload) gets its stored receipt, byte for byte, with
+//   "Shenbao-Replay: true", and nothing is stored again.
+// - GET /batches/<batch_id>/receipt: 404 unknown-batch until committed.
+// - Limits: bodies other than PATCH chunks at most 64 KiB; Upload-Metadata 4 KiB;
+//   an idle connection closes after 5 s, a stalled body after 30 s.
+//
 // [SECTION] Receipt (JSON, canonical: keys sorted, no spaces), signed by the
 // commission's Ed25519 receipt key; the agent verifies it before marking anything synced.
 //
-//   {"batch_id": "<ULID>", "kiosk_id": "<hex>", "received_ms": <int>,
+//   {"batch_id": "<ULID>", "kiosk_id": "<hex>", "receipt_version": 1, "received_ms": <int>,
 //    "records": [{"id": "<ULID>", "content_hash": "<hex>",
 //                 "result": "accepted" | "duplicate" | "conflict" | "invalid",
 //                 "reason": "<for conflict/invalid, else absent>"}, …],
@@ -43,6 +82,11 @@
 // record fails the form's validation (reason names the field). The agent marks
 // accepted and duplicate records synced, and quarantines conflict and invalid ones
 // with the reason (shown on the kiosk's staff screen).
+//
+// records lists every record of the batch once, in batch order. Invalid records
+// are not stored, so a corrected copy sent later under the same id is accepted.
+// receipt_version is 1; a reader refuses any other (shenbao/receipt.h builds,
+// signs and verifies receipts: verify_receipt() is what the agent calls).
 #pragma once
 
 namespace shenbao::wire {

@@ -1,0 +1,134 @@
+// The commission's database: enrolled kiosks, tus uploads in progress,
+// committed batches with their receipts, and the records received. One SQLite
+// file in the intake's data folder (schema and rules at the top of intake_db.cpp).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "shenbao/receipt.h"
+#include "shenbao/result.h"
+
+namespace shenbao::intake {
+
+// The schema version this program writes (PRAGMA user_version).
+int intake_schema_version();
+
+struct Kiosk {
+    std::string kiosk_id;  // Ed25519 public key, 64 hex
+    std::string district;
+    std::int64_t enrolled_ms = 0;
+};
+
+struct Upload {
+    std::string upload_id;  // 32 hex, random
+    std::string kiosk_id;
+    std::string batch_id;
+    std::string metadata;   // the Upload-Metadata header as received (echoed by HEAD)
+    std::int64_t length = 0;
+    std::int64_t offset = 0;
+    std::int64_t created_ms = 0;
+    std::optional<std::int64_t> committed_ms;  // set once this upload's batch is committed
+};
+
+struct DistrictCount {
+    std::string district;
+    std::int64_t kiosks = 0;
+    std::int64_t records = 0;
+};
+
+struct StoredRecord {
+    std::string id, kiosk_id, district, batch_id, form_id;
+    int form_version = 0;
+    std::string content_hash;
+    std::optional<std::int64_t> submitted_ms;
+    std::string data;  // canonical JSON, byte-identical to what the kiosk froze at submit
+    std::int64_t received_ms = 0;
+};
+
+// One record of a batch being committed, as the intake judged it before storing.
+struct IncomingRecord {
+    std::string id, form_id;
+    int form_version = 0;
+    std::string content_hash;
+    std::optional<std::int64_t> submitted_ms;
+    std::string data;    // canonical JSON
+    std::string invalid; // non-empty: the validation failure (not stored; listed in the receipt)
+};
+
+// What commit_batch did.
+struct CommitOutcome {
+    std::string receipt;  // the signed receipt bytes, the same on every later ask
+    bool replay = false;  // the batch was committed before: nothing stored now
+    Receipt parsed;       // the receipt as data (for logs); empty records on a replay
+};
+
+enum class EnrolOutcome { Enrolled, AlreadyEnrolled, Moved };
+
+// Thread-safe: one connection behind a mutex (SQLite has one writer anyway).
+class IntakeDb {
+public:
+    // Opens `path`, creating it when missing, and migrates it forward. A file
+    // written by a newer shenbao-intake is refused (UnsupportedVersion).
+    static Result<std::unique_ptr<IntakeDb>> open(const std::string& path);
+    ~IntakeDb();
+    IntakeDb(const IntakeDb&) = delete;
+    IntakeDb& operator=(const IntakeDb&) = delete;
+
+    const std::string& path() const { return path_; }
+
+    // [SECTION] Kiosks
+    // Enrols a kiosk in a district. The same key again: AlreadyEnrolled when
+    // the district is the same, else an error unless `move` (then Moved).
+    Result<EnrolOutcome> enrol(const std::string& kiosk_id, const std::string& district, bool move);
+    Result<std::optional<Kiosk>> kiosk(const std::string& kiosk_id);
+    Result<std::vector<DistrictCount>> districts();
+
+    // [SECTION] Uploads
+    Status create_upload(const Upload& upload);
+    Result<std::optional<Upload>> upload(const std::string& upload_id);
+    // Uploads of this kiosk not yet committed.
+    Result<std::int64_t> open_uploads(const std::string& kiosk_id);
+    // Moves an upload's offset forward (after its bytes are durable).
+    Status set_offset(const std::string& upload_id, std::int64_t offset);
+    // Uncommitted uploads created before `before_ms` (to expire).
+    Result<std::vector<std::string>> stale_uploads(std::int64_t before_ms);
+    Status delete_upload(const std::string& upload_id);
+    // Upload ids whose bytes are still needed (not committed).
+    Result<std::vector<std::string>> live_upload_ids();
+
+    // [SECTION] Batches and records
+    // The receipt of a committed batch; nullopt when there is none.
+    Result<std::optional<std::string>> receipt(const std::string& batch_id);
+    // The kiosk that committed `batch_id`; nullopt when none did.
+    Result<std::optional<std::string>> batch_owner(const std::string& batch_id);
+
+    // Stores a verified batch in ONE transaction, idempotently: a batch_id
+    // already committed returns its receipt (replay, nothing stored); a record id
+    // already stored with the same content hash is a duplicate, with another
+    // hash a conflict (the stored one stays); invalid records are not stored.
+    // `sign` turns the finished Receipt into its signed bytes. Marks `upload_id`
+    // committed. Busy / DiskFull / Io errors leave everything as it was.
+    Result<CommitOutcome> commit_batch(const std::string& upload_id, const std::string& batch_id,
+                                       const std::string& kiosk_id, const std::vector<IncomingRecord>& records,
+                                       const std::function<Result<std::string>(const Receipt&)>& sign);
+
+    // Every stored record with its district, in (received, id) order, handed to `each`.
+    Status each_record(const std::function<void(const StoredRecord&)>& each);
+    Result<std::int64_t> record_count();
+
+    struct Conn;  // opaque: the SQLite connection
+
+private:
+    IntakeDb(std::string path, std::unique_ptr<Conn> conn);
+    std::string path_;
+    std::unique_ptr<Conn> conn_;
+    std::mutex mu_;
+};
+
+}  // namespace shenbao::intake
