@@ -25,13 +25,35 @@
 // |   (v3)        | record_id     | TEXT    | records.id, one code per record                    |
 // |               | pin_hash      | TEXT    | Argon2id string (crypto_pwhash_str), never the PIN |
 // |               | failures, locked_until_ms | INTEGER | wrong attempts and the lock they caused |
+// | outbox_batches| batch_id      | TEXT PK | ULID of a batch the sync agent sealed (v4)         |
+// |   (v4)        | state         | TEXT    | sealed/uploading/committed (store.h OutboxState)   |
+// |               | file_path     | TEXT    | the sealed batch file, kept until committed        |
+// |               | upload_url    | TEXT    | tus upload URL; '' until created                   |
+// |               | upload_offset | INTEGER | last offset the server confirmed                   |
+// |               | bytes, record_count, created_ms, updated_ms | INTEGER | size, count, Unix ms |
+// | batch_records | batch_id      | TEXT    | outbox_batches.batch_id (PK with record_id)        |
+// |   (v4)        | record_id     | TEXT    | records.id; WITHOUT ROWID                          |
+// |               | position      | INTEGER | order in the batch                                 |
+// |               | content_hash  | TEXT    | the hash sealed into the batch                     |
+// | quarantine    | record_id     | TEXT PK | a record the commission refused (v4)               |
+// |   (v4)        | batch_id      | TEXT    | the batch whose receipt refused it                 |
+// |               | result        | TEXT    | conflict / invalid / unsendable (batch_id 'local') |
+// |               | reason        | TEXT    | the intake's words, shown on the staff screen      |
+// |               | at_ms         | INTEGER | Unix ms                                            |
+// | receipts (v4) | batch_id      | TEXT PK | outbox_batches.batch_id; kept after records purge  |
+// |               | receipt       | TEXT    | the commission's signed receipt JSON, as received  |
+// |               | received_ms   | INTEGER | Unix ms                                            |
+//
+// A record is in at most one live (sealed/uploading) batch: only submitted
+// records are filed, and filing moves them to queued in the same transaction.
+// Quarantined records stay queued, outside every live batch, until released.
 //
 // Cipher settings: raw 256-bit key, cipher_page_size 4096 (set on every open;
 // SQLCipher 4 needs `PRAGMA cipher_compatibility = 3` as well). WAL,
 // synchronous=FULL, every write in BEGIN IMMEDIATE so two processes never
 // deadlock on a read-to-write upgrade.
 //
-// [SECTION] Migrations   [SECTION] Opening   [SECTION] Records   [SECTION] Audit
+// [SECTION] Migrations   [SECTION] Opening   [SECTION] Records   [SECTION] Audit   [SECTION] Outbox
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,6 +64,8 @@
 #include <cctype>
 #include <chrono>
 #include <cstring>
+#include <cstdlib>
+#include <map>
 #include <mutex>
 
 #include <sodium.h>
@@ -109,9 +133,43 @@ CREATE TABLE resume_codes (
   created_ms INTEGER NOT NULL
 );
 )sql"},
+    {4, R"sql(
+CREATE TABLE outbox_batches (
+  batch_id TEXT PRIMARY KEY NOT NULL,
+  state TEXT NOT NULL,
+  file_path TEXT NOT NULL,
+  upload_url TEXT NOT NULL DEFAULT '',
+  upload_offset INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL,
+  record_count INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+CREATE INDEX outbox_by_state ON outbox_batches(state, batch_id);
+CREATE TABLE batch_records (
+  batch_id TEXT NOT NULL REFERENCES outbox_batches(batch_id),
+  record_id TEXT NOT NULL REFERENCES records(id),
+  position INTEGER NOT NULL,
+  content_hash TEXT NOT NULL,
+  PRIMARY KEY (batch_id, record_id)
+) WITHOUT ROWID;
+CREATE INDEX batch_records_by_record ON batch_records(record_id);
+CREATE TABLE quarantine (
+  record_id TEXT PRIMARY KEY NOT NULL REFERENCES records(id),
+  batch_id TEXT NOT NULL,
+  result TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  at_ms INTEGER NOT NULL
+);
+CREATE TABLE receipts (
+  batch_id TEXT PRIMARY KEY NOT NULL REFERENCES outbox_batches(batch_id),
+  receipt TEXT NOT NULL,
+  received_ms INTEGER NOT NULL
+);
+)sql"},
 };
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion);
 
 const char* kGenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -307,10 +365,11 @@ static Result<std::unique_ptr<Store::Db>> open_db(const std::string& path, const
     return db;
 }
 
-static Status configure(Store::Db& db, const std::string& path) {
+static Status configure(Store::Db& db, const std::string& path, int cache_kib = StoreOptions{}.cache_kib) {
     // journal_mode answers with a row; the others with nothing.
+    std::string cache = "PRAGMA cache_size = -" + std::to_string(cache_kib > 0 ? cache_kib : StoreOptions{}.cache_kib);
     for (const char* sql : {"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON",
-                            "PRAGMA cache_size = -16384"}) {
+                            cache.c_str()}) {
         int rc = db.exec(sql);
         if (rc != SQLITE_OK) return db.error(path, std::string("configuring the store (") + sql + ")", rc);
     }
@@ -349,7 +408,7 @@ Result<std::unique_ptr<Store>> Store::create(const std::string& path, const Stor
     ::close(fd);
     auto db = open_db(path, key, options, true);
     if (!db.ok()) return db.error();
-    Status st = configure(**db, path);
+    Status st = configure(**db, path, options.cache_kib);
     if (st.ok()) st = migrate(**db, path, options.migrate_to ? options.migrate_to : kSchemaVersion);
     if (!st.ok()) {
         db->reset();
@@ -394,7 +453,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& path, const StoreK
             return Error{ErrorCode::UnsupportedVersion, path + ": made by a newer Shenbao (schema " + std::to_string(uv.int64(0)) +
                                                             ", this program knows up to " + std::to_string(kSchemaVersion) + "); update this program"};
     }
-    SHENBAO_TRY(configure(db, path));
+    SHENBAO_TRY(configure(db, path, options.cache_kib));
     SHENBAO_TRY(migrate(db, path, options.migrate_to ? options.migrate_to : kSchemaVersion));
     return std::unique_ptr<Store>(new Store(path, std::move(dbr.value())));
 }
@@ -753,6 +812,322 @@ Result<ResumeCheck> Store::check_resume(const std::string& code_in, const std::s
         out.outcome = ResumeOutcome::Locked;
     }
     return out;
+}
+
+// [SECTION] Outbox
+
+const char* outbox_state_name(OutboxState state) {
+    switch (state) {
+        case OutboxState::Sealed: return "sealed";
+        case OutboxState::Uploading: return "uploading";
+        case OutboxState::Committed: return "committed";
+    }
+    return "?";
+}
+
+static std::optional<OutboxState> parse_outbox_state(std::string_view name) {
+    for (OutboxState s : {OutboxState::Sealed, OutboxState::Uploading, OutboxState::Committed})
+        if (name == outbox_state_name(s)) return s;
+    return std::nullopt;
+}
+
+namespace {
+
+constexpr const char* kBatchColumns =
+    "batch_id, state, file_path, upload_url, upload_offset, bytes, record_count, created_ms, updated_ms";
+
+OutboxBatch batch_from(const Stmt& s) {
+    OutboxBatch b;
+    b.batch_id = s.text(0);
+    b.state = parse_outbox_state(s.text(1)).value_or(OutboxState::Sealed);
+    b.file_path = s.text(2);
+    b.upload_url = s.text(3);
+    b.upload_offset = s.int64(4);
+    b.bytes = s.int64(5);
+    b.record_count = s.int64(6);
+    b.created_ms = s.int64(7);
+    b.updated_ms = s.int64(8);
+    return b;
+}
+
+// Moves one record to `to` inside a transaction, as set_status does, with its audit entry.
+Status move_record_in_tx(sqlite3* db, const std::string& path, const std::string& record_id, RecordStatus from,
+                         RecordStatus to, std::int64_t now, const std::string& actor, const std::string& detail) {
+    Stmt u(db, "UPDATE records SET status = ?, updated_ms = ? WHERE id = ? AND status = ?");
+    u.bind(1, std::string(status_name(to))).bind(2, now).bind(3, record_id).bind(4, std::string(status_name(from)));
+    if (int rc = u.step(); rc != SQLITE_DONE) return step_error(db, path, "changing a record's status", rc);
+    if (sqlite3_changes(db) != 1)
+        return Error{ErrorCode::InvalidTransition, path + ": record " + record_id + " is no longer " + status_name(from)};
+    return append_audit(db, path, actor, record_id, std::string("status:") + status_name(to), detail);
+}
+
+}  // namespace
+
+Status Store::enqueue_batch(const OutboxBatch& batch, const std::vector<BatchMember>& members, const std::string& actor) {
+    if (batch.batch_id.empty() || members.empty())
+        return Error{ErrorCode::InvalidArgument, path_ + ": a batch needs an id and at least one record"};
+    return in_transaction(db_->handle, path_, "filing a batch", [&]() -> Status {
+        std::int64_t now = now_ms();
+        Stmt ins(db_->handle, "INSERT INTO outbox_batches(batch_id, state, file_path, bytes, record_count, created_ms, updated_ms) "
+                              "VALUES(?,?,?,?,?,?,?)");
+        ins.bind(1, batch.batch_id).bind(2, std::string(outbox_state_name(OutboxState::Sealed))).bind(3, batch.file_path)
+            .bind(4, batch.bytes).bind(5, static_cast<std::int64_t>(members.size())).bind(6, batch.created_ms ? batch.created_ms : now)
+            .bind(7, now);
+        if (int rc = ins.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "filing a batch", rc);
+        Stmt check(db_->handle, "SELECT status, content_hash FROM records WHERE id = ?");
+        Stmt member(db_->handle, "INSERT INTO batch_records(batch_id, record_id, position, content_hash) VALUES(?,?,?,?)");
+        std::int64_t position = 0;
+        for (const BatchMember& m : members) {
+            check.reset();
+            check.bind(1, m.record_id);
+            int rc = check.step();
+            if (rc == SQLITE_DONE) return Error{ErrorCode::NotFound, path_ + ": no record " + m.record_id};
+            if (rc != SQLITE_ROW) return step_error(db_->handle, path_, "filing a batch", rc);
+            if (check.text(0) != status_name(RecordStatus::Submitted))
+                return Error{ErrorCode::InvalidTransition, path_ + ": record " + m.record_id + " is " + check.text(0) +
+                                                               ", not submitted; cut the batch again"};
+            if (check.text(1) != m.content_hash)
+                return Error{ErrorCode::InvalidTransition, path_ + ": record " + m.record_id +
+                                                               " changed since the batch was sealed; cut the batch again"};
+            member.reset();
+            member.bind(1, batch.batch_id).bind(2, m.record_id).bind(3, position++).bind(4, m.content_hash);
+            if (rc = member.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "filing a batch", rc);
+            SHENBAO_TRY(move_record_in_tx(db_->handle, path_, m.record_id, RecordStatus::Submitted, RecordStatus::Queued, now,
+                                          actor, "batch=" + batch.batch_id));
+        }
+        return append_audit(db_->handle, path_, actor, "", "batch:sealed",
+                            "batch=" + batch.batch_id + "; records=" + std::to_string(members.size()) +
+                                "; bytes=" + std::to_string(batch.bytes));
+    });
+}
+
+Result<std::vector<OutboxBatch>> Store::live_batches() {
+    Stmt q(db_->handle, (std::string("SELECT ") + kBatchColumns +
+                         " FROM outbox_batches WHERE state IN ('sealed', 'uploading') ORDER BY batch_id").c_str());
+    std::vector<OutboxBatch> out;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) out.push_back(batch_from(q));
+    if (rc != SQLITE_DONE) return step_error(db_->handle, path_, "listing live batches", rc);
+    return out;
+}
+
+Result<OutboxBatch> Store::outbox_batch(const std::string& batch_id) {
+    Stmt q(db_->handle, (std::string("SELECT ") + kBatchColumns + " FROM outbox_batches WHERE batch_id = ?").c_str());
+    q.bind(1, batch_id);
+    int rc = q.step();
+    if (rc == SQLITE_DONE) return Error{ErrorCode::NotFound, path_ + ": no batch " + batch_id + " in the outbox"};
+    if (rc != SQLITE_ROW) return step_error(db_->handle, path_, "reading a batch", rc);
+    return batch_from(q);
+}
+
+Result<std::vector<OutboxBatch>> Store::outbox_batches(std::size_t limit) {
+    std::string sql = std::string("SELECT ") + kBatchColumns + " FROM outbox_batches ORDER BY batch_id DESC" +
+                      (limit ? " LIMIT " + std::to_string(limit) : "");
+    Stmt q(db_->handle, sql.c_str());
+    std::vector<OutboxBatch> out;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) out.push_back(batch_from(q));
+    if (rc != SQLITE_DONE) return step_error(db_->handle, path_, "listing batches", rc);
+    return out;
+}
+
+Result<std::vector<BatchMember>> Store::batch_members(const std::string& batch_id) {
+    Stmt q(db_->handle, "SELECT record_id, content_hash FROM batch_records WHERE batch_id = ? ORDER BY position");
+    q.bind(1, batch_id);
+    std::vector<BatchMember> out;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) out.push_back({q.text(0), q.text(1)});
+    if (rc != SQLITE_DONE) return step_error(db_->handle, path_, "reading a batch's records", rc);
+    return out;
+}
+
+Status Store::set_batch_upload(const std::string& batch_id, const std::string& upload_url, std::int64_t offset) {
+    return in_transaction(db_->handle, path_, "recording an upload", [&]() -> Status {
+        Stmt u(db_->handle, "UPDATE outbox_batches SET state = ?, upload_url = ?, upload_offset = ?, updated_ms = ? "
+                            "WHERE batch_id = ? AND state IN ('sealed', 'uploading')");
+        u.bind(1, std::string(outbox_state_name(upload_url.empty() ? OutboxState::Sealed : OutboxState::Uploading)))
+            .bind(2, upload_url).bind(3, upload_url.empty() ? std::int64_t{0} : offset).bind(4, now_ms()).bind(5, batch_id);
+        if (int rc = u.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "recording an upload", rc);
+        if (sqlite3_changes(db_->handle) != 1)
+            return Error{ErrorCode::NotFound, path_ + ": no live batch " + batch_id + " in the outbox"};
+        return ok_status();
+    });
+}
+
+Status Store::apply_receipt(const std::string& batch_id, const std::string& receipt_json,
+                            const std::vector<BatchRecordOutcome>& outcomes, const std::string& actor) {
+    return in_transaction(db_->handle, path_, "applying a receipt", [&]() -> Status {
+        std::string state;
+        {
+            Stmt q(db_->handle, "SELECT state FROM outbox_batches WHERE batch_id = ?");
+            q.bind(1, batch_id);
+            int rc = q.step();
+            if (rc == SQLITE_DONE) return Error{ErrorCode::NotFound, path_ + ": no batch " + batch_id + " in the outbox"};
+            if (rc != SQLITE_ROW) return step_error(db_->handle, path_, "applying a receipt", rc);
+            state = q.text(0);
+        }
+        if (state == outbox_state_name(OutboxState::Committed)) return ok_status();  // applied before
+        std::map<std::string, const BatchRecordOutcome*> by_id;
+        for (const BatchRecordOutcome& o : outcomes)
+            if (!by_id.emplace(o.record_id, &o).second)
+                return Error{ErrorCode::InvalidArgument, path_ + ": the receipt of batch " + batch_id + " names record " +
+                                                             o.record_id + " twice"};
+        std::vector<std::string> members;
+        {
+            Stmt q(db_->handle, "SELECT record_id FROM batch_records WHERE batch_id = ? ORDER BY position");
+            q.bind(1, batch_id);
+            int rc;
+            while ((rc = q.step()) == SQLITE_ROW) members.push_back(q.text(0));
+            if (rc != SQLITE_DONE) return step_error(db_->handle, path_, "applying a receipt", rc);
+        }
+        if (members.size() != by_id.size())
+            return Error{ErrorCode::InvalidArgument, path_ + ": the receipt of batch " + batch_id + " lists " +
+                                                         std::to_string(by_id.size()) + " records, the batch holds " +
+                                                         std::to_string(members.size())};
+        std::int64_t now = now_ms();
+        Stmt quarantine(db_->handle, "INSERT OR REPLACE INTO quarantine(record_id, batch_id, result, reason, at_ms) VALUES(?,?,?,?,?)");
+        std::int64_t synced = 0, refused = 0;
+        for (const std::string& id : members) {
+            auto it = by_id.find(id);
+            if (it == by_id.end())
+                return Error{ErrorCode::InvalidArgument, path_ + ": the receipt of batch " + batch_id + " does not mention record " + id};
+            const BatchRecordOutcome& o = *it->second;
+            std::string detail = "batch=" + batch_id + "; result=" + o.result;
+            if (o.synced) {
+                SHENBAO_TRY(move_record_in_tx(db_->handle, path_, id, RecordStatus::Queued, RecordStatus::Synced, now, actor, detail));
+                ++synced;
+            } else {
+                quarantine.reset();
+                quarantine.bind(1, id).bind(2, batch_id).bind(3, o.result).bind(4, o.reason).bind(5, now);
+                if (int rc = quarantine.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "quarantining a record", rc);
+                SHENBAO_TRY(append_audit(db_->handle, path_, actor, id, "quarantine", detail));
+                ++refused;
+            }
+        }
+        Stmt keep(db_->handle, "INSERT INTO receipts(batch_id, receipt, received_ms) VALUES(?,?,?)");
+        keep.bind(1, batch_id).bind(2, receipt_json).bind(3, now);
+        if (int rc = keep.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "storing a receipt", rc);
+        Stmt done(db_->handle, "UPDATE outbox_batches SET state = 'committed', updated_ms = ? WHERE batch_id = ?");
+        done.bind(1, now).bind(2, batch_id);
+        if (int rc = done.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "applying a receipt", rc);
+        return append_audit(db_->handle, path_, actor, "", "batch:committed",
+                            "batch=" + batch_id + "; synced=" + std::to_string(synced) + "; quarantined=" + std::to_string(refused) +
+                                "; receipt_sha256=" + sha256_hex(receipt_json));
+    });
+}
+
+Status Store::quarantine_unsendable(const std::string& record_id, const std::string& reason, const std::string& actor) {
+    return in_transaction(db_->handle, path_, "quarantining a record", [&]() -> Status {
+        std::int64_t now = now_ms();
+        SHENBAO_TRY(move_record_in_tx(db_->handle, path_, record_id, RecordStatus::Submitted, RecordStatus::Queued, now, actor,
+                                      "quarantined: unsendable"));
+        Stmt q(db_->handle, "INSERT OR REPLACE INTO quarantine(record_id, batch_id, result, reason, at_ms) VALUES(?,?,?,?,?)");
+        q.bind(1, record_id).bind(2, std::string("local")).bind(3, std::string("unsendable")).bind(4, reason).bind(5, now);
+        if (int rc = q.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "quarantining a record", rc);
+        return append_audit(db_->handle, path_, actor, record_id, "quarantine", "batch=local; result=unsendable");
+    });
+}
+
+Result<std::optional<std::string>> Store::receipt(const std::string& batch_id) {
+    Stmt q(db_->handle, "SELECT receipt FROM receipts WHERE batch_id = ?");
+    q.bind(1, batch_id);
+    int rc = q.step();
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    if (rc != SQLITE_ROW) return step_error(db_->handle, path_, "reading a receipt", rc);
+    return std::optional<std::string>(q.text(0));
+}
+
+Result<std::vector<QuarantineEntry>> Store::quarantined() {
+    Stmt q(db_->handle, "SELECT record_id, batch_id, result, reason, at_ms FROM quarantine ORDER BY at_ms DESC, record_id");
+    std::vector<QuarantineEntry> out;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) out.push_back({q.text(0), q.text(1), q.text(2), q.text(3), q.int64(4)});
+    if (rc != SQLITE_DONE) return step_error(db_->handle, path_, "listing quarantined records", rc);
+    return out;
+}
+
+Status Store::release_quarantined(const std::string& record_id, const std::string& actor) {
+    return in_transaction(db_->handle, path_, "releasing a quarantined record", [&]() -> Status {
+        Stmt del(db_->handle, "DELETE FROM quarantine WHERE record_id = ?");
+        del.bind(1, record_id);
+        if (int rc = del.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "releasing a quarantined record", rc);
+        if (sqlite3_changes(db_->handle) != 1) return Error{ErrorCode::NotFound, path_ + ": record " + record_id + " is not quarantined"};
+        return move_record_in_tx(db_->handle, path_, record_id, RecordStatus::Queued, RecordStatus::Submitted, now_ms(), actor,
+                                 "released from quarantine");
+    });
+}
+
+Result<std::int64_t> Store::purge_synced_before(std::int64_t cutoff_ms, const std::string& actor) {
+    constexpr int kPurgeChunk = 500;
+    std::int64_t purged = 0;
+    for (;;) {
+        std::vector<std::string> ids;
+        {
+            Stmt q(db_->handle, "SELECT id FROM records WHERE status = 'synced' AND updated_ms < ? ORDER BY id LIMIT ?");
+            q.bind(1, cutoff_ms).bind(2, std::int64_t{kPurgeChunk});
+            int rc;
+            while ((rc = q.step()) == SQLITE_ROW) ids.push_back(q.text(0));
+            if (rc != SQLITE_DONE) return step_error(db_->handle, path_, "finding records to purge", rc);
+        }
+        if (ids.empty()) return purged;
+        Status st = in_transaction(db_->handle, path_, "purging synced records", [&]() -> Status {
+            std::int64_t now = now_ms();
+            Stmt del(db_->handle, "DELETE FROM record_fields WHERE record_id = ?");
+            for (const std::string& id : ids) {
+                // Re-checked inside the write lock by move_record_in_tx (status must still be synced).
+                SHENBAO_TRY(move_record_in_tx(db_->handle, path_, id, RecordStatus::Synced, RecordStatus::Purged, now, actor,
+                                              "retention"));
+                del.reset();
+                del.bind(1, id);
+                if (int rc = del.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "purging a record", rc);
+            }
+            return ok_status();
+        });
+        SHENBAO_TRY(st);
+        purged += static_cast<std::int64_t>(ids.size());
+    }
+}
+
+Status Store::note_sync_attempt(bool success, const std::string& error, std::int64_t at_ms) {
+    return in_transaction(db_->handle, path_, "saving the sync status", [&]() -> Status {
+        Stmt put(db_->handle, "INSERT OR REPLACE INTO settings(key, value) VALUES(?, ?)");
+        auto set = [&](const char* key, const std::string& value) -> Status {
+            put.reset();
+            put.bind(1, std::string(key)).bind(2, value);
+            if (int rc = put.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "saving the sync status", rc);
+            return ok_status();
+        };
+        SHENBAO_TRY(set("sync.last_attempt_ms", std::to_string(at_ms)));
+        if (success) SHENBAO_TRY(set("sync.last_success_ms", std::to_string(at_ms)));
+        return set("sync.last_error", success ? std::string() : error);
+    });
+}
+
+Result<SyncStatus> Store::sync_status() {
+    SyncStatus s;
+    auto number = [&](const char* key) -> Result<std::optional<std::int64_t>> {
+        auto v = setting(key);
+        if (!v.ok()) return v.error();
+        if (!*v || (*v)->empty()) return std::optional<std::int64_t>();
+        return std::optional<std::int64_t>(std::atoll((*v)->c_str()));
+    };
+    auto ok = number("sync.last_success_ms");
+    if (!ok.ok()) return ok.error();
+    s.last_success_ms = *ok;
+    auto attempt = number("sync.last_attempt_ms");
+    if (!attempt.ok()) return attempt.error();
+    s.last_attempt_ms = *attempt;
+    auto err = setting("sync.last_error");
+    if (!err.ok()) return err.error();
+    s.last_error = err->value_or("");
+    for (auto [sql, out] : {std::pair{"SELECT count(*) FROM outbox_batches WHERE state IN ('sealed', 'uploading')", &s.live_batches},
+                            std::pair{"SELECT count(*) FROM quarantine", &s.quarantined}}) {
+        Stmt q(db_->handle, sql);
+        int rc = q.step();
+        if (rc != SQLITE_ROW) return step_error(db_->handle, path_, "reading the sync status", rc);
+        *out = q.int64(0);
+    }
+    return s;
 }
 
 // [SECTION] Ids and hashes

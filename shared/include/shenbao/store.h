@@ -70,8 +70,71 @@ struct ResumeCheck {
     std::int64_t locked_until_ms = 0; // when Locked
 };
 
+// [SECTION] Outbox (schema v4): what the sync agent has cut into batches.
+//
+// A record is in at most one live batch (sealed or uploading): enqueue_batch
+// moves records submitted → queued in the same transaction that files them
+// under the batch, and only submitted records can be filed. A batch leaves the
+// live set only through apply_receipt, which marks its records synced or
+// quarantines them, in one transaction with storing the receipt.
+enum class OutboxState {
+    Sealed,     // the batch file is on disk; no upload exists yet
+    Uploading,  // an upload exists at upload_url (tus); resume from the server's offset
+    Committed,  // the commission's receipt is stored; the file may be deleted
+};
+const char* outbox_state_name(OutboxState state);
+
+struct OutboxBatch {
+    std::string batch_id;  // ULID, as in the batch header
+    OutboxState state = OutboxState::Sealed;
+    std::string file_path;   // the sealed batch file, kept until committed
+    std::string upload_url;  // empty until an upload is created
+    std::int64_t upload_offset = 0;  // last offset the server confirmed (for display; HEAD is the truth)
+    std::int64_t bytes = 0;          // size of the batch file
+    std::int64_t record_count = 0;
+    std::int64_t created_ms = 0, updated_ms = 0;
+};
+
+// One record of a batch as the agent sealed it.
+struct BatchMember {
+    std::string record_id;
+    std::string content_hash;  // must equal the record's frozen hash when it is filed
+};
+
+// What the commission's receipt (receipt.h) says about one record of a batch.
+struct BatchRecordOutcome {
+    std::string record_id;
+    bool synced = true;   // accepted or duplicate: mark synced; otherwise quarantine
+    std::string result;   // the receipt's word: accepted, duplicate, conflict, invalid
+    std::string reason;   // why, for a quarantined record (shown to staff)
+};
+
+// A record the commission refused; it stays queued, out of every live batch,
+// until staff release it (release_quarantined) or it is purged.
+struct QuarantineEntry {
+    std::string record_id;
+    std::string batch_id;  // "local" when the agent refused to send it
+    std::string result;    // "conflict", "invalid", or "unsendable"
+    std::string reason;  // the intake's words, shown on the staff screen
+    std::int64_t at_ms = 0;
+};
+
+// The sync status the staff screen shows: settings "sync.last_success_ms",
+// "sync.last_attempt_ms" and "sync.last_error" (empty when the last attempt
+// succeeded), plus counts from the outbox.
+struct SyncStatus {
+    std::optional<std::int64_t> last_success_ms;
+    std::optional<std::int64_t> last_attempt_ms;
+    std::string last_error;
+    std::int64_t live_batches = 0;
+    std::int64_t quarantined = 0;
+};
+
 struct StoreOptions {
     int busy_timeout_ms = 10000;
+    // SQLite page cache of this connection. The sync agent reads records once,
+    // in order, and keeps its memory small with a smaller cache.
+    int cache_kib = 16384;
     // Only for tests that build an old store: stop migrating at this version.
     int migrate_to = 0;
     // Only for benchmarks: open without a key (plain SQLite). The product never does.
@@ -134,6 +197,57 @@ public:
     // Checks a code and PIN. A wrong code and a wrong PIN look the same to the
     // caller; after kResumeFreeAttempts failures a code locks, doubling each time.
     Result<ResumeCheck> check_resume(const std::string& code, const std::string& pin);
+
+    // [SECTION] Outbox (sync agent). Every call is one transaction; status
+    // changes get audit entries with actor `actor`.
+
+    // Files `members` under a new live batch (state Sealed, `batch` gives id,
+    // file, size, count) and moves each record submitted → queued. Refuses the
+    // whole batch (InvalidTransition, nothing changed) when any record is no
+    // longer submitted or its content hash differs: the caller cuts again.
+    Status enqueue_batch(const OutboxBatch& batch, const std::vector<BatchMember>& members,
+                         const std::string& actor = "sync");
+    // Live batches (sealed or uploading), oldest first: the agent resumes these
+    // before cutting new ones.
+    Result<std::vector<OutboxBatch>> live_batches();
+    // One batch in any state; NotFound when unknown.
+    Result<OutboxBatch> outbox_batch(const std::string& batch_id);
+    // Every batch, newest first, at most `limit` (0: all); for status screens and tools.
+    Result<std::vector<OutboxBatch>> outbox_batches(std::size_t limit = 0);
+    // The records filed under a batch, in batch order.
+    Result<std::vector<BatchMember>> batch_members(const std::string& batch_id);
+    // Records the upload of a live batch: its URL and the offset the server
+    // confirmed; moves Sealed → Uploading. An empty url forgets the upload
+    // (it expired at the server) and moves back to Sealed.
+    Status set_batch_upload(const std::string& batch_id, const std::string& upload_url, std::int64_t offset);
+    // Applies a verified receipt in one transaction: stores `receipt_json`,
+    // marks accepted/duplicate records synced, quarantines conflict/invalid ones
+    // with the reason, and moves the batch to Committed. `outcomes` must name
+    // every record of the batch exactly once (InvalidArgument otherwise, nothing
+    // changed). Applying the same batch again is a no-op.
+    Status apply_receipt(const std::string& batch_id, const std::string& receipt_json,
+                         const std::vector<BatchRecordOutcome>& outcomes, const std::string& actor = "sync");
+    // Quarantines a submitted record the agent itself cannot send (its data no
+    // longer matches its content hash, or it is over the batch format's record
+    // limit): submitted → queued with a quarantine row (batch_id "local").
+    Status quarantine_unsendable(const std::string& record_id, const std::string& reason,
+                                 const std::string& actor = "sync");
+    // The stored receipt JSON of a committed batch; nullopt when none.
+    Result<std::optional<std::string>> receipt(const std::string& batch_id);
+    // Quarantined records, newest first.
+    Result<std::vector<QuarantineEntry>> quarantined();
+    // Staff release a quarantined record: it goes back to submitted (queued →
+    // submitted) and will be sent again in a new batch. NotFound when not quarantined.
+    Status release_quarantined(const std::string& record_id, const std::string& actor);
+    // Purges (status purged: fields deleted, content hash, audit and receipt kept)
+    // synced records whose last status change is before `cutoff_ms`, in
+    // transactions of at most 500 so the kiosk is never blocked long. Returns how many.
+    Result<std::int64_t> purge_synced_before(std::int64_t cutoff_ms, const std::string& actor = "sync");
+
+    // Records one sync attempt: sets sync.last_attempt_ms, and on success
+    // sync.last_success_ms with an empty sync.last_error, else sync.last_error = `error`.
+    Status note_sync_attempt(bool success, const std::string& error, std::int64_t at_ms);
+    Result<SyncStatus> sync_status();
 
     struct Db;  // opaque: the SQLCipher connection, defined in store.cpp
 
