@@ -81,39 +81,9 @@ std::string sha256_hex(const std::string& bytes) {
 
 // [SECTION] Files
 
-// Writes `bytes` to `path` durably and atomically (temporary file, fsync,
-// rename, fsync of the folder), mode 0600.
+// A sealed batch on disk: written atomically and durably, private to the agent.
 Status write_durably(const std::string& path, std::span<const std::uint8_t> bytes) {
-    std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return Error{ErrorCode::Io, tmp + ": cannot write: " + std::strerror(errno)};
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-        if (n < 0) {
-            int e = errno;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return Error{e == ENOSPC ? ErrorCode::DiskFull : ErrorCode::Io, path + ": write failed: " + std::strerror(e)};
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        int e = errno;
-        ::unlink(tmp.c_str());
-        return Error{e == ENOSPC ? ErrorCode::DiskFull : ErrorCode::Io, path + ": write failed: " + std::strerror(e)};
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        int e = errno;
-        ::unlink(tmp.c_str());
-        return Error{ErrorCode::Io, path + ": cannot rename into place: " + std::strerror(e)};
-    }
-    std::string dir = path.substr(0, path.rfind('/'));
-    if (int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
-    return ok_status();
+    return write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), 0600);
 }
 
 Result<std::vector<std::uint8_t>> read_whole(const std::string& path, std::uint64_t limit) {

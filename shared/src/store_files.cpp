@@ -9,6 +9,8 @@
 
 #include "shenbao/store_files.h"
 
+#include "secret_file.h"
+
 namespace shenbao {
 
 std::string default_data_dir() {
@@ -79,9 +81,9 @@ Status rekey_store(Store& store, const std::string& key_path) {
     return ok_status();
 }
 
-Status write_file_atomic(const std::string& path, const std::string& bytes) {
+Status write_file_atomic(const std::string& path, std::string_view bytes, mode_t mode) {
     std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0) return Error{ErrorCode::Io, path + ": cannot write here: " + std::strerror(errno)};
     std::size_t done = 0;
     while (done < bytes.size()) {
@@ -104,6 +106,7 @@ Status write_file_atomic(const std::string& path, const std::string& bytes) {
         ::unlink(tmp.c_str());
         return Error{ErrorCode::Io, path + ": cannot replace: " + std::strerror(e)};
     }
+    detail::sync_parent_dir(path);
     return ok_status();
 }
 

@@ -4,6 +4,9 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+
+#include <sys/types.h>
 
 #include "shenbao/result.h"
 #include "shenbao/store.h"
@@ -28,8 +31,10 @@ Result<std::unique_ptr<Store>> open_store(const std::string& store_path, const s
 // the new key waits in `<key_path>.new` until the store uses it.
 Status rekey_store(Store& store, const std::string& key_path);
 
-// Writes `bytes` to `path` via a temporary file and rename: readers see the old
-// file or the whole new one, never a part. Removes the temporary on failure.
-Status write_file_atomic(const std::string& path, const std::string& bytes);
+// Writes `bytes` to `path` via a temporary file (created with `mode`), fsync,
+// rename and an fsync of the folder: readers see the old file or the whole new
+// one, never a part, and a power cut after it returns keeps the new one.
+// Removes the temporary on failure.
+Status write_file_atomic(const std::string& path, std::string_view bytes, mode_t mode = 0644);
 
 }  // namespace shenbao
