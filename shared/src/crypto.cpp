@@ -17,30 +17,10 @@
 namespace shenbao {
 namespace {
 
-void ensure_sodium() {
-    static const bool ok = sodium_init() >= 0;
-    if (!ok) std::abort();  // libsodium cannot run here at all: nothing safe to do
-}
-
-std::string to_hex(const std::uint8_t* data, std::size_t size) {
-    std::string out(size * 2 + 1, '\0');
-    sodium_bin2hex(out.data(), out.size(), data, size);
-    out.pop_back();
-    return out;
-}
-
-std::string to_base64(const std::uint8_t* data, std::size_t size) {
-    std::string out(sodium_base64_ENCODED_LEN(size, sodium_base64_VARIANT_ORIGINAL), '\0');
-    sodium_bin2base64(out.data(), out.size(), data, size, sodium_base64_VARIANT_ORIGINAL);
-    out.pop_back();
-    return out;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
-    return s;
-}
+using detail::ensure_sodium;
+using detail::to_base64;
+using detail::to_hex;
+using detail::trim;
 
 // 32 bytes from 64 hex or 44 base64 characters.
 bool decode_key32(std::string_view text, std::array<std::uint8_t, 32>& out) {
