@@ -582,12 +582,28 @@ bool KioskModel::staff_return(const std::string& comment) {
 KioskModel::SyncStatus KioskModel::sync_status() const {
     SyncStatus s;
     auto n = [&](RecordStatus st) { auto c = store_->count(st); return c.ok() ? *c : 0; };
-    s.queued = n(RecordStatus::Queued);
     s.submitted = n(RecordStatus::Submitted);
     s.synced = n(RecordStatus::Synced);
-    if (auto v = store_->setting("sync.last_success_ms"); v.ok() && *v) s.last_success = format_time(std::atoll((*v)->c_str()));
-    if (auto v = store_->setting("sync.last_error"); v.ok() && *v) s.last_error = **v;
+    if (auto q = store_->quarantined(); q.ok()) s.quarantined = std::move(q.value());
+    s.queued = n(RecordStatus::Queued) - static_cast<std::int64_t>(s.quarantined.size());
+    if (auto st = store_->sync_status(); st.ok()) {
+        if (st->last_success_ms) s.last_success = format_time(*st->last_success_ms);
+        if (st->last_attempt_ms) s.last_attempt = format_time(*st->last_attempt_ms);
+        s.last_error = st->last_error;
+        s.live_batches = st->live_batches;
+    }
     return s;
+}
+
+bool KioskModel::staff_release(const std::string& record_id) {
+    touch();
+    if (!staff_) return false;
+    if (Status st = store_->release_quarantined(record_id, "staff"); !st.ok()) {
+        set_notice("无法重新发送：" + st.error().message, "Cannot send again: " + st.error().message);
+        return false;
+    }
+    set_notice("已放回待同步队列，将在下次同步时重新发送", "Back in the queue: it will be sent again at the next sync");
+    return true;
 }
 
 bool KioskModel::staff_save_settings(const Settings& s) {

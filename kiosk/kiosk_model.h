@@ -151,11 +151,17 @@ public:
     void staff_open(const std::string& record_id);
     const Record& staff_record() const { return staff_record_; }
     bool staff_return(const std::string& comment);
+    // What the staff screen's sync tab shows. Quarantined records are queued in the
+    // store but are not waiting for the agent: they are counted apart, with the
+    // commission's reason, until staff release them.
     struct SyncStatus {
-        std::int64_t queued = 0, submitted = 0, synced = 0;
-        std::string last_success, last_error;
+        std::int64_t queued = 0, submitted = 0, synced = 0, live_batches = 0;
+        std::string last_success, last_attempt, last_error;
+        std::vector<QuarantineEntry> quarantined;
     };
     SyncStatus sync_status() const;
+    // Sends a quarantined record again in a new batch (after staff fixed the cause).
+    bool staff_release(const std::string& record_id);
     bool staff_save_settings(const Settings& s);
     void staff_back();
 

@@ -62,11 +62,28 @@ void home(KioskModel& m, Ui& ui) {
         if (ImGui::BeginTabItem(tr(m, "同步状态", "Sync status").c_str())) {
             auto s = m.sync_status();
             ImGui::Text("%s %lld", tr(m, "待提交队列（已提交）：", "Submitted, waiting: ").c_str(), static_cast<long long>(s.submitted));
-            ImGui::Text("%s %lld", tr(m, "已排队：", "Queued: ").c_str(), static_cast<long long>(s.queued));
+            ImGui::Text("%s %lld (%s %lld)", tr(m, "已排队：", "Queued: ").c_str(), static_cast<long long>(s.queued),
+                        tr(m, "上传中的批次", "batches in flight").c_str(), static_cast<long long>(s.live_batches));
             ImGui::Text("%s %lld", tr(m, "已同步：", "Synced: ").c_str(), static_cast<long long>(s.synced));
             ImGui::Text("%s %s", tr(m, "上次成功：", "Last success: ").c_str(), s.last_success.empty() ? "—" : s.last_success.c_str());
+            ImGui::Text("%s %s", tr(m, "上次尝试：", "Last attempt: ").c_str(), s.last_attempt.empty() ? "—" : s.last_attempt.c_str());
             ImGui::TextWrapped("%s %s", tr(m, "上次错误：", "Last error: ").c_str(), s.last_error.empty() ? "—" : s.last_error.c_str());
             ui.mark("staff.sync");
+            ImGui::Separator();
+            ImGui::Text("%s %zu", tr(m, "被委员会拒收（隔离）：", "Refused by the commission (quarantined): ").c_str(), s.quarantined.size());
+            ui.mark("staff.quarantined");
+            ImGui::BeginChild("quarantine", ImVec2(0, 0), true);
+            for (const QuarantineEntry& q : s.quarantined) {
+                ImGui::PushID(q.record_id.c_str());
+                ImGui::Text("%s  [%s]", q.record_id.c_str(), q.result.c_str());
+                ImGui::TextWrapped("%s", q.reason.c_str());
+                ui.mark("staff.quarantine." + q.record_id);
+                if (ui.button("staff.release." + q.record_id, tr(m, "修正后重新发送", "Send again (after fixing)"))) m.staff_release(q.record_id);
+                ImGui::Separator();
+                ImGui::PopID();
+            }
+            ui.drag_to_scroll();
+            ImGui::EndChild();
             ImGui::EndTabItem();
         }
         if (ImGui::BeginTabItem(tr(m, "设置", "Settings").c_str())) {

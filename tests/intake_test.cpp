@@ -3,7 +3,7 @@
 // cut, idempotence and replay, duplicates / conflicts / invalid records, the
 // golden and corrupt batches of tests/data/batches, flipped bytes, garbage on
 // every endpoint (each refused with a JSON error, the database unchanged), the
-// CLI, and the ingest rate of a 1,000-record batch.
+// CLI, and a 1,000-record batch (bench/sync_bench.py measures the ingest rate).
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -557,7 +557,7 @@ TEST_CASE("intake: the CLI enrols, lists districts, exports JSON and CSV, and re
     CHECK(test::run(cli + " export --format xml --out x").exit_code == 1);
 }
 
-TEST_CASE("intake: ingest rate of a 1,000-record batch on loopback") {
+TEST_CASE("intake: a 1,000-record batch is stored whole on loopback (figures printed: bench/sync_bench.py measures the rate)") {
     Commission c;
     std::vector<Record> records = make_records(1000, 10'000);
     std::string batch = c.batch(records);
@@ -580,5 +580,4 @@ TEST_CASE("intake: ingest rate of a 1,000-record batch on loopback") {
     const std::string log = c.server.log_tail();
     const auto line = log.find(batch_id + " from kiosk");
     if (line != std::string::npos) MESSAGE("server: " << log.substr(line, log.find('\n', line) - line));
-    CHECK(commit_s < 120.0);  // a hang, not a speed target: the figures above are the measurement
 }

@@ -312,3 +312,46 @@ TEST_CASE("a store that cannot be opened gives the staff-facing error screen") {
     m.tick();
     CHECK(m.screen() == Screen::Fatal);
 }
+
+TEST_CASE("staff see records the commission refused, with its reason, apart from the queue, and can send them again") {
+    Kiosk k;
+    REQUIRE(k.store->set_setting("kiosk.staff_pin_hash", hash_pin("13579").value()).ok());
+    std::vector<std::string> ids;
+    for (int i = 0; i < 3; ++i) {
+        auto meta = k.store->create_record(form().form_id, form().version, "applicant").value();
+        REQUIRE(k.store->save_fields(meta.id, generate_application(form(), 40 + static_cast<std::uint64_t>(i))).ok());
+        REQUIRE(k.store->set_status(meta.id, RecordStatus::Submitted, "applicant").ok());
+        ids.push_back(meta.id);
+    }
+    // One record goes into a live batch, one is refused.
+    OutboxBatch b;
+    b.batch_id = new_ulid();
+    b.file_path = k.dir.file("outbox/b.shb");
+    b.bytes = 1000;
+    b.record_count = 1;
+    REQUIRE(k.store->enqueue_batch(b, {{ids[0], k.store->get(ids[0]).value().meta.content_hash}}).ok());
+    REQUIRE(k.store->quarantine_unsendable(ids[1], "lead_phone: 电话号码格式不正确").ok());
+    REQUIRE(k.store->note_sync_attempt(false, "connection refused", 1'700'000'000'000).ok());
+
+    k.m.open_staff_login();
+    REQUIRE(k.m.staff_login("13579"));
+    auto s = k.m.sync_status();
+    CHECK(s.submitted == 1);
+    CHECK(s.queued == 1);  // the record in the live batch, not the refused one
+    CHECK(s.live_batches == 1);
+    CHECK(s.last_error == "connection refused");
+    CHECK_FALSE(s.last_attempt.empty());
+    CHECK(s.last_success.empty());
+    REQUIRE(s.quarantined.size() == 1);
+    CHECK(s.quarantined[0].record_id == ids[1]);
+    CHECK(s.quarantined[0].reason == "lead_phone: 电话号码格式不正确");
+
+    REQUIRE(k.m.staff_release(ids[1]));
+    CHECK(k.store->get(ids[1]).value().meta.status == RecordStatus::Submitted);
+    s = k.m.sync_status();
+    CHECK(s.quarantined.empty());
+    CHECK(s.submitted == 2);
+    CHECK(s.queued == 1);
+    CHECK_FALSE(k.m.staff_release(ids[1]));  // not quarantined any more: a notice, nothing changed
+    CHECK(k.store->get(ids[1]).value().meta.status == RecordStatus::Submitted);
+}

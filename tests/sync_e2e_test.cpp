@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <sodium.h>
 
@@ -256,49 +257,47 @@ TEST_CASE("sync.e2e: 1,000 applications reach the intake over HTTPS exactly once
     CHECK(e.intake.records().size() == 1000);
 }
 
-TEST_CASE("sync.e2e: cut connections and SIGKILLs of the agent at random moments lose and duplicate nothing") {
-    E2E e;
+TEST_CASE("sync.e2e: 100 SIGKILLs of the agent at random moments during a 1,000-record sync lose and duplicate nothing") {
+    E2E e(thousand_store_template());
     e.enrol();
     e.intake.start(e.root.file("ca"));
     test::TcpProxy proxy(e.intake.port);
-    proxy.cut_after(40'000, 8);  // eight connections die in the middle of a body
-    e.configure(proxy.port(), {{"batch_max_records", 15}, {"chunk_bytes", 16384}});
+    proxy.cut_after(40'000, 8);  // eight connections also die in the middle of a body
+    // Small batches and chunks and a bandwidth cap stretch the sync over the 100 kills, so
+    // they land in every phase: sealing, filing, creating uploads, PATCHes, commits, receipts.
+    e.configure(proxy.port(), {{"batch_max_records", 40}, {"chunk_bytes", 16384}, {"bandwidth_bytes_per_s", 100000}});
     std::mt19937 rng(20260529);
     int kills = 0, kills_in_flight = 0, finished = 0, rounds = 0;
-    std::int64_t total = 0;
-    std::uint64_t seed = 5000;
-    // Whenever everything has gone, more applications arrive, so the kills always hit work.
-    while ((kills < 25 || kills_in_flight < 8 || finished < 1) && rounds++ < 150) {
-        {
-            auto s = e.store();
-            if (s->count(RecordStatus::Synced).value() == total && total < 600) {
-                add_applications(*s, 30, seed);
-                seed += 30;
-                total += 30;
-            }
-        }
+    std::int64_t synced_at_kill = 0;
+    while (kills < 100 && rounds++ < 300) {
         test::Child agent({kSync, "--config", e.config, "run-once"}, {}, true);
-        int rc = agent.wait_exit(std::uniform_int_distribution<int>(30, 700)(rng));
+        int rc = agent.wait_exit(std::uniform_int_distribution<int>(30, 600)(rng));
         if (rc == -1) {
             agent.kill_and_wait(SIGKILL);
             ++kills;
-            kills_in_flight += !e.store()->live_batches().value().empty();
+            auto s = e.store();
+            kills_in_flight += !s->live_batches().value().empty();
+            synced_at_kill = s->count(RecordStatus::Synced).value();
             continue;
         }
         INFO(agent.output());
         CHECK((rc == 0 || rc == 3));
         finished += rc == 0;
+        if (rc == 0) break;  // everything went: the kills must come sooner (see the checks below)
     }
-    // Whatever the kills left behind: a last run finishes the job.
+    // Whatever the kills left behind: a last run, without the cap, finishes the job.
+    e.configure(proxy.port(), {{"batch_max_records", 40}});
     test::Child last({kSync, "--config", e.config, "run-once"}, {}, true);
-    int rc = last.wait_exit(120'000);
+    int rc = last.wait_exit(300'000);
     INFO(last.output());
     CHECK(rc == 0);
-    MESSAGE(kills << " SIGKILLs (" << kills_in_flight << " with a batch in flight), " << finished << " runs finished, "
-                  << proxy.cuts_done() << " cut connections, " << total << " applications");
-    CHECK(kills >= 25);
-    CHECK(kills_in_flight >= 8);
-    e.check_all_arrived(static_cast<std::size_t>(total));
+    MESSAGE(kills << " SIGKILLs (" << kills_in_flight << " with a batch in flight), " << synced_at_kill
+                  << " of 1,000 records synced at the last kill, " << proxy.cuts_done() << " cut connections");
+    CHECK(kills == 100);
+    CHECK(finished == 0);          // every kill came during the sync, none after it
+    CHECK(synced_at_kill < 1000);
+    CHECK(kills_in_flight >= 50);
+    e.check_all_arrived(1000, 10);
     CHECK(e.outbox_files() == 0);
 }
 
@@ -380,6 +379,58 @@ TEST_CASE("sync.e2e: bodies cut midway, a silent link and truncated answers only
         CHECK(proxy.cuts_done() > cuts_before);
         MESSAGE(std::string(ph.what) << ": " << proxy.cuts_done() - cuts_before << " faults");
         e.check_all_arrived(total);
+    }
+
+    // Real error answers from the real intake, not from a script: 500 while its uploads
+    // folder is unusable, 503 (Retry-After) while another writer holds its database.
+    auto sync_until_done = [&](const char* what) {
+        std::string log;
+        int rc = -1;
+        for (int run = 0; run < 4 && rc != 0; ++run) {
+            auto r = e.sync();
+            rc = r.exit_code;
+            log += r.output;
+        }
+        INFO(what << "\n" << log);
+        CHECK(rc == 0);
+        e.check_all_arrived(total);
+        return log;
+    };
+    {
+        add_applications(*e.store(), 20, seed);
+        seed += 100;
+        total += 20;
+        const std::string uploads = e.intake.dir + "/uploads";
+        fs::rename(uploads, uploads + ".away");
+        test::write_file(uploads, "not a folder\n");  // every new upload and every PATCH fails inside the intake
+        std::thread repair([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+            fs::remove(uploads);
+            fs::rename(uploads + ".away", uploads);
+        });
+        std::string log = sync_until_done("500 answers");
+        repair.join();
+        CHECK(log.find("500") != std::string::npos);
+        CHECK(log.find("retrying in") != std::string::npos);
+    }
+    {
+        add_applications(*e.store(), 20, seed);
+        total += 20;
+        // The agent must outwait the intake's 10 s busy timeout to hear its 503.
+        e.configure(proxy.port(), {{"batch_max_records", 10}, {"chunk_bytes", 16384}, {"low_speed_time_s", 30}, {"max_attempts", 8}});
+        test::Child locker({"python3", "-c",
+                            "import sqlite3, sys, time\n"
+                            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                            "c.execute('BEGIN EXCLUSIVE')\n"
+                            "print('locked', flush=True)\n"
+                            "time.sleep(12)\n"
+                            "c.execute('ROLLBACK')\n",
+                            e.intake.dir + "/intake.db"},
+                           {}, true);
+        REQUIRE(locker.wait_line("lock") == "ed");  // the database is held from here on
+        std::string log = sync_until_done("503 answers");
+        CHECK(log.find("503") != std::string::npos);
+        CHECK(log.find("retrying in 5") != std::string::npos);  // the intake's Retry-After: 5, not the 100 ms backoff
     }
 }
 

@@ -348,7 +348,6 @@ TEST_CASE("sync.tus: 503 with Retry-After is waited out — a refusal is not ret
         REQUIRE(t.size() == 4);
         CHECK(t[1] - t[0] >= std::chrono::milliseconds(1000));
         CHECK(t[2] - t[1] >= std::chrono::milliseconds(1000));
-        CHECK(t[1] - t[0] < std::chrono::milliseconds(2500));  // 1 s + up to 10 % jitter, with room for a loaded machine
     }
     SUBCASE("403 is final") {
         ScriptedServer s({"HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: 62\r\n\r\n"

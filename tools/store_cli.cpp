@@ -98,6 +98,22 @@ void print_record(const FormDefinition& form, const Record& r, Lang lang) {
 
 Result<FormDefinition> the_form(const Options& o) { return load_form(bundled_form_path(o.form_id)); }
 
+// Cuts every multi-line text of `data` to `max_chars` code points (UTF-8 safe).
+void shorten_texts(const FormDefinition& form, json& data, std::size_t max_chars) {
+    for (const Field* f : form.all_fields()) {
+        auto it = data.find(f->id);
+        if (f->type != FieldType::Multiline || it == data.end() || !it->is_string()) continue;
+        const std::string& text = it->get_ref<const std::string&>();
+        std::size_t chars = 0, at = 0;
+        while (at < text.size() && chars < max_chars) {
+            at += 1;
+            while (at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80) ++at;
+            ++chars;
+        }
+        *it = text.substr(0, at);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,6 +139,9 @@ int main(int argc, char** argv) {
     gen->add_option("--count,-n", count, "How many")->check(CLI::Range(1, 1000000))->capture_default_str();
     gen->add_option("--seed", seed, "First seed; record i uses seed+i")->capture_default_str();
     gen->add_flag("!--draft", submit, "Leave them as drafts instead of submitting");
+    bool short_texts = false;
+    gen->add_flag("--short-texts", short_texts,
+                  "Cut multi-line texts (the 附件2 report) to 200 characters: small records for big backlogs (bench/sync_bench.py)");
     std::string status_filter;
     std::size_t limit = 0;
     auto* list = app.add_subcommand("list", "List records");
@@ -188,6 +207,7 @@ int main(int argc, char** argv) {
         std::string last;
         for (int i = 0; i < n; ++i) {
             json data = generate_application(*form, seed + static_cast<std::uint64_t>(i));
+            if (short_texts) shorten_texts(*form, data, 200);
             auto meta = db.create_record(form->form_id, form->version, "cli");
             if (!meta.ok()) return fail(meta.error());
             if (*demo) {
