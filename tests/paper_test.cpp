@@ -18,6 +18,7 @@
 #include "shenbao/paper.h"
 #include "shenbao/store.h"
 #include "shenbao/validate.h"
+#include "libreoffice_support.h"
 #include "test_support.h"
 
 using nlohmann::json;
@@ -32,50 +33,6 @@ const FormDefinition& form() {
         return std::move(r.value());
     }();
     return f;
-}
-
-using Csv = std::vector<std::vector<std::string>>;
-
-// RFC 4180: quoted cells may hold commas, quotes ("") and line breaks.
-Csv parse_csv(const std::string& text) {
-    Csv rows(1);
-    std::string cell;
-    bool quoted = false;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
-        if (quoted) {
-            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') cell += '"', ++i;
-            else if (c == '"') quoted = false;
-            else cell += c;
-        } else if (c == '"') {
-            quoted = true;
-        } else if (c == ',') {
-            rows.back().push_back(cell), cell.clear();
-        } else if (c == '\n' || c == '\r') {
-            if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-            rows.back().push_back(cell), cell.clear();
-            rows.emplace_back();
-        } else {
-            cell += c;
-        }
-    }
-    if (!cell.empty() || !rows.back().empty()) rows.back().push_back(cell);
-    if (rows.back().empty()) rows.pop_back();
-    return rows;
-}
-
-// LibreOffice turns the workbook into UTF-8 CSV (cells as shown), with a private
-// profile so parallel tests never share one.
-Csv libreoffice_csv(const test::TempDir& dir, const std::string& xlsx) {
-    std::string out = dir.file("csv");
-    std::filesystem::create_directories(out);
-    auto r = test::run("HOME=" + dir.path() + " libreoffice --headless --norestore -env:UserInstallation=file://" +
-                       dir.file("lo-profile") + " --convert-to 'csv:Text - txt - csv (StarCalc):44,34,76,1' --outdir " + out +
-                       " " + xlsx);
-    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
-    std::string csv = out + "/" + std::filesystem::path(xlsx).stem().string() + ".csv";
-    REQUIRE_MESSAGE(std::filesystem::exists(csv), "LibreOffice wrote no CSV: " << r.output);
-    return parse_csv(test::read_file(csv));
 }
 
 const std::vector<std::string> kSeedColumns = {"序号", "创新联盟名称", "技术领域", "牵头单位", "联盟成员数量",
@@ -185,7 +142,7 @@ TEST_CASE("the 附件3 workbook read back by LibreOffice holds the seed's column
     Status st = write_summary_xlsx(form(), entries, options, xlsx);
     REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().message));
 
-    Csv csv = libreoffice_csv(dir, xlsx);
+    test::Csv csv = test::libreoffice_csv(dir, xlsx);
     REQUIRE(csv.size() == 3 + entries.size());
     CHECK(csv[0][0] == "重庆市产业技术创新联盟推荐汇总表");
     std::vector<std::string> header_line;
@@ -213,7 +170,7 @@ TEST_CASE("a record with missing or invalid values is still listed in 附件3 wi
     Status st = write_summary_xlsx(form(), entries, {}, xlsx);
     REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().message));
 
-    Csv csv = libreoffice_csv(dir, xlsx);
+    test::Csv csv = test::libreoffice_csv(dir, xlsx);
     REQUIRE(csv.size() == 6);
     std::vector<std::string> want = {"1", str(bad, "alliance_name"), "", str(bad, "lead_name"), "", "", "",
                                      str(bad, "alliance_goals"), str(bad, "contact_name"), ""};
@@ -231,7 +188,7 @@ TEST_CASE("the commission's 附件3 across districts shows each application's di
     SummaryOptions options{{"重庆市经济和信息化委员会", "", ""}, true};
     Status st = write_summary_xlsx(form(), entries, options, xlsx);
     REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().message));
-    Csv csv = libreoffice_csv(dir, xlsx);
+    test::Csv csv = test::libreoffice_csv(dir, xlsx);
     REQUIRE(csv.size() == 5);
     std::vector<std::string> head = kSeedColumns;
     head.insert(head.begin() + 1, "区县");

@@ -477,7 +477,8 @@ void small_table(Document& d, const Field& f, const json& rows, const json& data
 bool is_opinion(const Field& c) { return c.label.zh.find("意见") != std::string::npos; }
 
 std::string stamp_text(const std::string& opinion) {
-    return (opinion.empty() ? "" : opinion + "\n") + "\n负责人：\n（公章）\n\n年　　月　　日";
+    // The opinion reads from the left; the signature lines sit indented below it, as on the seed.
+    return (opinion.empty() ? "" : opinion + "\n") + "\n　　　负责人：\n　　　　　　（公章）\n\n　　　年　　月　　日";
 }
 
 // One main member as its own table, like the seed's 主要成员情况表 (one per member).
@@ -497,7 +498,7 @@ void member_table(Document& d, const Field& f, const json& row, std::size_t inde
         std::vector<CellSpec> cells;
         for (const Field* c : opinions) {
             cells.push_back({c->label.zh, share * 0.3, Style::Label});
-            cells.push_back({stamp_text(cell_text(*c, row)), share * 0.7, Style::Sign});
+            cells.push_back({stamp_text(cell_text(*c, row)), share * 0.7});
         }
         d.row(cells, 96);
     }
