@@ -154,6 +154,18 @@ TEST_CASE("the 附件3 workbook read back by LibreOffice holds the seed's column
         CAPTURE(i);
         CHECK(trimmed(csv[3 + i], 10) == expected_row(entries[i].data, static_cast<int>(i + 1)));
     }
+
+    // As LibreOffice prints it (A4 landscape), as PNGs for a person to look at.
+    const std::string art = std::string(SHENBAO_ARTIFACTS_DIR) + "/xlsx";
+    std::filesystem::remove_all(art);
+    std::filesystem::create_directories(art);
+    std::filesystem::copy_file(xlsx, art + "/summary.xlsx");
+    auto r = test::run("HOME=" + dir.path() + " libreoffice --headless --norestore -env:UserInstallation=file://" +
+                       dir.file("lo-profile") + " --convert-to pdf --outdir " + art + " " + art + "/summary.xlsx");
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    auto info = test::run("pdfinfo " + art + "/summary.pdf");
+    CHECK(info.output.find("841.89 x 595.") != std::string::npos);  // A4 landscape
+    CHECK(test::run("pdftoppm -r 80 -png " + art + "/summary.pdf " + art + "/page").exit_code == 0);
 }
 
 TEST_CASE("a record with missing or invalid values is still listed in 附件3 with empty cells") {

@@ -67,19 +67,19 @@ ColumnPlan plan_column(const FormDefinition& form, const SummaryColumn& c) {
     const Field* f = c.fields.empty() ? nullptr : form.find_field(c.fields.front());
     if (c.kind == DerivationKind::Sum) {
         bool money = f && (f->type == FieldType::Money || f->type == FieldType::Decimal);
-        return {c.label.zh, money ? CellKind::Decimal : CellKind::Integer, money ? 2 : 0, 10};
+        return {c.label.zh, money ? CellKind::Decimal : CellKind::Integer, money ? 2 : 0, 12};
     }
     if (!f) return p;
     switch (f->type) {
-        case FieldType::Integer: return {c.label.zh, CellKind::Integer, 0, 10};
-        case FieldType::Money: return {c.label.zh, CellKind::Decimal, 2, 11};
-        case FieldType::Decimal: return {c.label.zh, CellKind::Decimal, f->precision, 11};
-        case FieldType::Multiline: return {c.label.zh, CellKind::Text, 0, 46};
+        case FieldType::Integer: return {c.label.zh, CellKind::Integer, 0, 12};
+        case FieldType::Money: return {c.label.zh, CellKind::Decimal, 2, 12};
+        case FieldType::Decimal: return {c.label.zh, CellKind::Decimal, f->precision, 12};
+        case FieldType::Multiline: return {c.label.zh, CellKind::Text, 0, 50};
         case FieldType::Phone: return {c.label.zh, CellKind::Text, 0, 15};
         default: break;
     }
     // Short labels (联系人) hold short values (a person's name); others hold unit names.
-    p.width = c.label.zh.size() <= 9 ? 10 : 22;
+    p.width = c.label.zh.size() <= 9 ? 10 : 24;
     return p;
 }
 
@@ -99,7 +99,8 @@ int lines_needed(const std::string& text, double width) {
     int lines = 0;
     std::stringstream ss(text);
     std::string part;
-    while (std::getline(ss, part, '\n')) lines += std::max(1, static_cast<int>(std::ceil(display_width(part) / std::max(1.0, width - 1))));
+    // About `width` units fit on a line at 11 pt.
+    while (std::getline(ss, part, '\n')) lines += std::max(1, static_cast<int>(std::ceil(display_width(part) / std::max(1.0, width))));
     return std::max(1, lines);
 }
 
@@ -224,7 +225,7 @@ Result<std::string> build_workbook(const FormDefinition& form, const std::vector
             if (plan[c].kind == CellKind::Text) lines = std::max(lines, lines_needed(text, plan[c].width));
         }
         // Spreadsheet programs do not grow rows for wrapped text on their own when printing.
-        worksheet_set_row(ws, row, std::min(kMaxRowHeight, std::max(22.0, 14.5 * lines + 4)), nullptr);
+        worksheet_set_row(ws, row, std::min(kMaxRowHeight, std::max(22.0, 14.0 * lines + 8)), nullptr);
     }
     if (e != LXW_NO_ERROR) {
         workbook_close(wb);
