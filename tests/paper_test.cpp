@@ -1,7 +1,8 @@
 // Paper (shenbao::paper): the 附件3 workbook read back by a real spreadsheet
 // program (LibreOffice, headless, converting to CSV), the application PDF read
 // back by poppler (pdftotext, pdfinfo, pdffonts) and drawn as PNGs by pdftoppm
-// into build/<preset>/artifacts/pdf/ for a person to look at, and the export
+// into build/<preset>/artifacts/pdf/ for a person to look at (their QR codes
+// scanned by zbarimg), and the export
 // folder's failures on real file systems (a read-only and a full tmpfs; root).
 #include <doctest/doctest.h>
 
@@ -278,6 +279,15 @@ TEST_CASE("the application PDF holds every filled value, the reference on every 
     std::size_t pngs = 0;
     for (const auto& e : std::filesystem::directory_iterator(art)) pngs += e.path().extension() == ".png";
     CHECK(pngs == static_cast<std::size_t>(pages));
+    // The QR code on every page scans to the reference number: the top right corner
+    // of each page at 150 dpi (about what a phone sees of a printed page) through zbarimg.
+    const std::string qr = dir.file("qr");
+    std::filesystem::create_directories(qr);
+    REQUIRE(test::run("pdftoppm -r 150 -x 960 -y 0 -W 280 -H 200 -png " + pdf + " " + qr + "/corner").exit_code == 0);
+    auto scanned = test::run("(zbarimg -q --raw " + qr + "/corner-*.png 2>/dev/null)");
+    std::string expected;
+    for (int n = 0; n < pages; ++n) expected += record.meta.id + "\n";
+    CHECK(scanned.output == expected);
 }
 
 TEST_CASE("an application with missing, invalid and malformed values still makes a PDF, with blanks") {

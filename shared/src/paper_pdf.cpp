@@ -41,7 +41,7 @@ constexpr double kLeft = 50, kRight = 50, kTop = 84, kBottom = 58;
 constexpr double kWidth = kPageW - kLeft - kRight;
 constexpr double kPad = 4;       // inside a cell
 constexpr double kRule = 0.6;    // table lines
-constexpr double kQrSize = 54;
+constexpr double kQrSize = 58;
 
 enum class Face { Sans, SansBold, Serif };
 
@@ -366,11 +366,11 @@ private:
         QRcode* q = QRcode_encodeString(reference_.c_str(), 0, QR_ECLEVEL_M, QR_MODE_8, 1);
         if (!q) return;  // no reference to encode (or out of memory): the text still shows it
         const int n = q->width;
-        const double m = size / (n + 2);  // one module of quiet zone on each side
+        const double m = size / (n + 4);  // two modules of quiet zone on each side (white page around it)
         cairo_set_source_rgb(cr_, 0, 0, 0);
         for (int r = 0; r < n; ++r)
             for (int c = 0; c < n; ++c)
-                if (q->data[r * n + c] & 1) cairo_rectangle(cr_, x + (c + 1) * m, y + (r + 1) * m, m, m);
+                if (q->data[r * n + c] & 1) cairo_rectangle(cr_, x + (c + 2) * m, y + (r + 2) * m, m, m);
         cairo_fill(cr_);
         QRcode_free(q);
     }
@@ -383,7 +383,7 @@ private:
         show(what.get(), kLeft, 34);
         LayoutPtr ref = layout("申报编号：" + reference_, kWidth - kQrSize - 10, kLabelFont);
         show(ref.get(), kLeft, 50);
-        if (!reference_.empty()) draw_qr(kPageW - kRight - kQrSize, 22, kQrSize);
+        if (!reference_.empty()) draw_qr(kPageW - kRight - kQrSize + 4, 18, kQrSize);
         cairo_set_source_rgb(cr_, 0, 0, 0);
         cairo_set_line_width(cr_, 0.8);
         cairo_move_to(cr_, kLeft, kTop - 6);
