@@ -424,3 +424,30 @@ TEST_CASE("shenbao-store export-summary and pdf write into the export folder, an
     CHECK(r.output.find("printing on \"Office\" failed") != std::string::npos);
     CHECK(test::read_file(saved).rfind("%PDF-", 0) == 0);
 }
+
+TEST_CASE("printing hands the saved file to lp with the chosen printer, and CUPS's default is found with lpstat") {
+    // No CUPS server can run here, so lp and lpstat are stand-ins on PATH that
+    // record how they were called (the real lp's failure is tested above).
+    test::TempDir dir;
+    const std::string bin = dir.file("bin");
+    std::filesystem::create_directories(bin);
+    test::write_file(bin + "/lp", "#!/bin/sh\nprintf '%s|' \"$@\" > " + dir.file("lp-args") + "\necho 'request id is Office-7 (1 file(s))'\n");
+    test::write_file(bin + "/lpstat", "#!/bin/sh\necho 'system default destination: Front_Desk'\n");
+    std::filesystem::permissions(bin + "/lp", std::filesystem::perms::owner_all);
+    std::filesystem::permissions(bin + "/lpstat", std::filesystem::perms::owner_all);
+    const std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "";
+    ::setenv("PATH", (bin + ":" + old_path).c_str(), 1);
+    struct Restore { std::string p; ~Restore() { ::setenv("PATH", p.c_str(), 1); } } restore{old_path};
+
+    CHECK(choose_printer("Office") == "Office");
+    CHECK(choose_printer("") == "Front_Desk");
+    const std::string file = dir.file("application-X.pdf");
+    test::write_file(file, "%PDF-1.5\n");
+    Status st = print_file(file, "Office");
+    REQUIRE_MESSAGE(st.ok(), (st.ok() ? "" : st.error().message));
+    CHECK(test::read_file(dir.file("lp-args")) == "-d|Office|--|" + file + "|");
+
+    Status none = print_file(file, "");
+    REQUIRE_FALSE(none.ok());
+    CHECK(none.error().message == "no printer is configured; " + file + " is saved — print it from there");
+}

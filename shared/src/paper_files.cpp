@@ -1,6 +1,8 @@
 // Export files and printing: the atomic writer with folder-level error messages,
 // file names, and handing a saved file to CUPS through its `lp` command.
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -9,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <chrono>
 #include <ctime>
 #include <vector>
 
@@ -50,9 +53,13 @@ Error folder_error(const std::string& path, int err) {
     }
 }
 
+constexpr int kTimedOut = -2;
+
 // Runs argv[0] (looked up in PATH) without a shell; returns its exit status
-// (-1 when it could not run) and its standard output and error together.
-int run_program(const std::vector<std::string>& args, std::string* output) {
+// (-1 when it could not run, kTimedOut when it was killed after `timeout_ms`)
+// and its standard output and error together. The limit matters: the kiosk
+// waits for this, and lp can hang on a CUPS server that does not answer.
+int run_program(const std::vector<std::string>& args, std::string* output, int timeout_ms) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return -1;
     posix_spawn_file_actions_t actions;
@@ -71,16 +78,32 @@ int run_program(const std::vector<std::string>& args, std::string* output) {
         if (output) *output = std::strerror(rc);
         return -1;
     }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     char buf[4096];
-    ssize_t n;
     std::string out;
-    while ((n = ::read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-        if (n > 0 && out.size() < 64 * 1024) out.append(buf, static_cast<std::size_t>(n));
+    bool timed_out = false;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+        if (left <= 0) {
+            timed_out = true;
+            ::kill(pid, SIGKILL);
+            break;
+        }
+        pollfd p{fds[0], POLLIN, 0};
+        int ready = ::poll(&p, 1, static_cast<int>(left));
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) continue;  // timeout: checked at the top
+        ssize_t n = ::read(fds[0], buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // the program closed its output: it is ending
+        if (out.size() < 64 * 1024) out.append(buf, static_cast<std::size_t>(n));
+    }
     ::close(fds[0]);
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (output) *output = std::string(detail::trim(out));
+    if (timed_out) return kTimedOut;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -134,7 +157,7 @@ Status write_export_file(const std::string& path, std::string_view bytes) {
 std::string choose_printer(const std::string& configured) {
     if (!configured.empty()) return configured;
     std::string out;
-    if (run_program({"lpstat", "-d"}, &out) != 0) return "";
+    if (run_program({"lpstat", "-d"}, &out, 10'000) != 0) return "";
     // "system default destination: Office" (CUPS prints this in the C locale's words).
     const std::string marker = "destination: ";
     std::size_t at = out.find(marker);
@@ -147,8 +170,9 @@ Status print_file(const std::string& path, const std::string& printer) {
     if (printer.empty())
         return Error{ErrorCode::InvalidArgument, "no printer is configured; " + path + " is saved — print it from there"};
     std::string out;
-    int rc = run_program({"lp", "-d", printer, "--", path}, &out);
+    int rc = run_program({"lp", "-d", printer, "--", path}, &out, 30'000);
     if (rc == 0) return ok_status();
+    if (rc == kTimedOut) out = "lp did not finish within 30 s (is the CUPS server reachable?)";
     if (rc < 0 && out.empty()) out = "the lp command could not run (is cups-client installed?)";
     return Error{ErrorCode::Io, "printing on \"" + printer + "\" failed: " + out + "; the file is saved at " + path};
 }
