@@ -98,7 +98,9 @@ void home(KioskModel& m, Ui& ui) {
             ui.mark("staff.sync");
             ImGui::EndTabItem();
         }
-        if (ImGui::BeginTabItem(tr(m, "纸质材料", "Paper").c_str())) {
+        bool paper_open = ImGui::BeginTabItem(tr(m, "纸质材料", "Paper").c_str());
+        ui.mark("staff.tab.paper");
+        if (paper_open) {
             paper(m, ui);
             ImGui::EndTabItem();
         }
