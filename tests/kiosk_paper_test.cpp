@@ -51,6 +51,14 @@ TEST_CASE("staff paper: export 附件3 and save or print the open record's PDF f
     REQUIRE(m.staff_save_settings(s));
     CHECK(store->setting("paper.recommender").value() == std::optional<std::string>("渝北区经济和信息化委员会"));
 
+    // shenbao-store uses the header line the staff set at the kiosk.
+    auto cli = test::run(std::string(SHENBAO_STORE_CLI) + " --data-dir " + dir.path() + " export-summary --out " + dir.file("cli.xlsx"));
+    REQUIRE_MESSAGE(cli.exit_code == 0, cli.output);
+    auto strings = test::run("python3 -c \"import zipfile,sys; sys.stdout.write(zipfile.ZipFile('" + dir.file("cli.xlsx") +
+                             "').read('xl/sharedStrings.xml').decode())\"");
+    CHECK(strings.output.find("推荐单位（盖章）：渝北区经济和信息化委员会") != std::string::npos);
+    CHECK(strings.output.find("联系人：张晓燕  023-67891234") != std::string::npos);
+
     REQUIRE(m.staff_export_summary());
     CHECK(m.last_export().rfind(exports + "/summary-", 0) == 0);
     CHECK(m.notice().en == "Exported the summary of 2 application(s) to " + m.last_export());

@@ -175,9 +175,9 @@ int main(int argc, char** argv) {
         "Write the 附件3 recommendation summary table (.xlsx, A4 landscape) of the records with --status");
     summary->add_option("--out,-o", summary_out, "The .xlsx file (default: summary-<time>.xlsx in the export folder)");
     summary->add_option("--status", summary_status, "Which records go in: their status")->capture_default_str();
-    summary->add_option("--district,--recommender", header.recommender, "推荐单位: the recommending district office");
-    summary->add_option("--contact", header.contact, "联系人: the district's contact person");
-    summary->add_option("--phone", header.phone, "The contact person's phone");
+    summary->add_option("--district,--recommender", header.recommender, "推荐单位: the recommending district office (default: setting paper.recommender)");
+    summary->add_option("--contact", header.contact, "联系人: the district's contact person (default: setting paper.contact)");
+    summary->add_option("--phone", header.phone, "The contact person's phone (default: setting paper.phone)");
     bool print = false;
     auto* pdf = app.add_subcommand("pdf", "Write one application as a printable A4 PDF (附件1 tables + 附件2 report); --print sends it to CUPS");
     pdf->add_option("id", record_id, "Record id (the receipt's reference number)")->required();
@@ -307,6 +307,12 @@ int main(int argc, char** argv) {
             folder = default_export_dir(o.data_dir);
             if ((*summary ? summary_out : pdf_out).empty())
                 if (auto st = ensure_dir(folder); !st.ok()) return fail(st.error());
+        }
+        // The header line defaults to what the kiosk's staff set (paper.recommender, .contact, .phone).
+        for (auto [value, key] : {std::pair{&header.recommender, "paper.recommender"}, std::pair{&header.contact, "paper.contact"},
+                                  std::pair{&header.phone, "paper.phone"}}) {
+            auto v = db.setting(key);
+            if (value->empty() && v.ok() && *v) *value = **v;
         }
         if (*summary) return export_summary(db, o, summary_status, header,
                                             summary_out.empty() ? folder + "/" + summary_file_name(now_ms()) : summary_out);
