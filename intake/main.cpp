@@ -4,6 +4,7 @@
 //   enrol --kiosk-key K --district NAME [--move]
 //   districts                 districts with their kiosk and record counts
 //   export --format json|csv --out FILE [--form ID] [--bom]
+//   export-summary --out FILE.xlsx [--district NAME] [--recommender …] [--contact …] [--phone …]
 //   serve --listen HOST:PORT --cert PEM --key PEM [--key-dir DIR]
 //
 // Exit codes: 0 ok · 1 bad usage · 2 the database or a key file cannot be
@@ -11,6 +12,7 @@
 // already exist, or the kiosk is enrolled in another district · 5 any other error.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +27,7 @@
 #include "server.h"
 #include "shenbao/crypto.h"
 #include "shenbao/form.h"
+#include "shenbao/paper.h"
 #include "shenbao/receipt.h"
 #include "shenbao/store_files.h"
 
@@ -194,6 +197,34 @@ int export_records(const std::string& data_dir, const std::string& format, const
     return kOk;
 }
 
+// 附件3 across districts: every received record of the form, grouped by district
+// (received order within one), with a 区县 column after 序号.
+int export_summary(const std::string& data_dir, const std::string& out_path, const std::string& form_id,
+                   const std::string& district, const SummaryHeader& header) {
+    auto form = load_form(bundled_form_path(form_id));
+    if (!form.ok()) return fail(form.error().message + " (choose the form with --form)", kUsage);
+    auto db = open_db(data_dir);
+    if (!db.ok()) return fail(db.error());
+    std::vector<SummaryEntry> entries;
+    std::size_t unreadable = 0;
+    Status st = db.value()->each_record([&](const StoredRecord& r) {
+        if (r.form_id != form->form_id || (!district.empty() && r.district != district)) return;
+        json data = json::parse(r.data, nullptr, false);
+        if (data.is_discarded()) ++unreadable;  // still listed: a numbered row with its district
+        entries.push_back({data.is_discarded() ? json::object() : std::move(data), r.district});
+    });
+    if (!st.ok()) return fail(st.error());
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const SummaryEntry& a, const SummaryEntry& b) { return a.district < b.district; });
+    SummaryOptions options{header, true};
+    if (options.header.recommender.empty()) options.header.recommender = district;
+    if (auto w = write_summary_xlsx(*form, entries, options, out_path); !w.ok()) return fail(w.error().message, kOther);
+    std::fprintf(stderr, "shenbao-intake: exported %zu application(s) to %s", entries.size(), out_path.c_str());
+    if (unreadable) std::fprintf(stderr, " (%zu with unreadable data listed with empty cells)", unreadable);
+    std::fprintf(stderr, "\n");
+    return kOk;
+}
+
 bool parse_listen(const std::string& text, ServeOptions& o) {
     std::size_t colon = text.rfind(':');
     if (colon == std::string::npos) return false;
@@ -243,6 +274,17 @@ int main(int argc, char** argv) {
     export_cmd->add_option("--form", form_id, "Only records of this form (csv default: alliance-2022)");
     export_cmd->add_flag("--bom", bom, "Start the CSV with a UTF-8 byte order mark (for Excel)");
 
+    auto* summary_cmd = app.add_subcommand("export-summary",
+        "Write the 附件3 recommendation summary (.xlsx, A4 landscape) across districts, with a 区县 column");
+    std::string summary_out, summary_form = "alliance-2022", summary_district;
+    SummaryHeader summary_header;
+    summary_cmd->add_option("--out", summary_out, "The .xlsx file to write")->required();
+    summary_cmd->add_option("--form", summary_form, "The form whose records go in")->capture_default_str();
+    summary_cmd->add_option("--district", summary_district, "Only this district (default: every district)");
+    summary_cmd->add_option("--recommender", summary_header.recommender, "推荐单位 in the header line (default: --district)");
+    summary_cmd->add_option("--contact", summary_header.contact, "联系人 in the header line");
+    summary_cmd->add_option("--phone", summary_header.phone, "The contact person's phone");
+
     auto* serve_cmd = app.add_subcommand("serve", "Serve the tus upload, commit, receipt and health endpoints over HTTPS");
     ServeOptions so;
     std::string listen = "127.0.0.1:8443";
@@ -265,6 +307,7 @@ int main(int argc, char** argv) {
     if (*enrol_cmd) return enrol(data_dir, kiosk_key, district, move);
     if (*districts_cmd) return districts(data_dir);
     if (*export_cmd) return export_records(data_dir, format, out_path, form_id, bom);
+    if (*summary_cmd) return export_summary(data_dir, summary_out, summary_form, summary_district, summary_header);
     if (*serve_cmd) {
         if (!parse_listen(listen, so)) return fail("--listen must be HOST:PORT, e.g. 127.0.0.1:8443 (port 0: any free port)", kUsage);
         so.data_dir = data_dir;

@@ -1,6 +1,7 @@
 // The kiosk model (see kiosk_model.h).
 // [SECTION] Input hygiene   [SECTION] Session   [SECTION] Editing
 // [SECTION] Navigation and review   [SECTION] Leave and resume   [SECTION] Staff
+// [SECTION] Staff: paper
 #include "kiosk_model.h"
 
 #include <algorithm>
@@ -9,6 +10,8 @@
 #include <regex>
 
 #include "shenbao/keys.h"
+#include "shenbao/paper.h"
+#include "shenbao/store_files.h"
 
 namespace shenbao::kiosk {
 
@@ -93,6 +96,11 @@ void KioskModel::load_settings() {
     if (auto v = get("kiosk.idle_seconds")) settings_.idle_seconds = std::max(30, std::atoi(v->c_str()));
     if (auto v = get("kiosk.lang")) settings_.lang = *v == "en" ? Lang::En : Lang::Zh;
     if (auto v = get("sync.window")) settings_.sync_window = *v;
+    if (auto v = get(kExportDirSetting)) settings_.export_dir = *v;
+    if (auto v = get(kPrinterSetting)) settings_.printer = *v;
+    if (auto v = get("paper.recommender")) settings_.recommender = *v;
+    if (auto v = get("paper.contact")) settings_.contact = *v;
+    if (auto v = get("paper.phone")) settings_.phone = *v;
     settings_.countdown_seconds = std::min(30, settings_.idle_seconds / 2);
 }
 
@@ -616,7 +624,10 @@ bool KioskModel::staff_save_settings(const Settings& s) {
     }
     bool ok = store_->set_setting("kiosk.idle_seconds", std::to_string(s.idle_seconds)).ok() &&
               store_->set_setting("kiosk.lang", s.lang == Lang::En ? "en" : "zh").ok() &&
-              store_->set_setting("sync.window", s.sync_window).ok();
+              store_->set_setting("sync.window", s.sync_window).ok() &&
+              store_->set_setting(kExportDirSetting, s.export_dir).ok() && store_->set_setting(kPrinterSetting, s.printer).ok() &&
+              store_->set_setting("paper.recommender", s.recommender).ok() &&
+              store_->set_setting("paper.contact", s.contact).ok() && store_->set_setting("paper.phone", s.phone).ok();
     load_settings();
     set_notice(ok ? "设置已保存" : "设置未能保存", ok ? "Settings saved" : "Settings could not be saved");
     return ok;
@@ -627,6 +638,79 @@ void KioskModel::staff_back() {
     if (!staff_) return;
     screen_ = Screen::Staff;
     staff_record_ = {};
+}
+
+// [SECTION] Staff: paper
+
+bool KioskModel::export_folder(std::string* folder) {
+    *folder = settings_.export_dir.empty() ? default_export_dir_ : settings_.export_dir;
+    if (folder->empty()) {
+        set_notice("未设置导出文件夹（设置 → 导出文件夹）", "No export folder is set (Settings → Export folder)");
+        return false;
+    }
+    if (settings_.export_dir.empty()) {  // only the default folder is made; a USB stick must be there
+        if (Status st = ensure_dir(*folder); !st.ok()) {
+            set_notice("导出失败：" + st.error().message, "Export failed: " + st.error().message);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool KioskModel::staff_export_summary() {
+    touch();
+    if (!staff_) return false;
+    std::string folder;
+    if (!export_folder(&folder)) return false;
+    auto rows = store_->list(RecordStatus::Submitted);
+    if (!rows.ok()) {
+        set_notice("导出失败：" + rows.error().message, "Export failed: " + rows.error().message);
+        return false;
+    }
+    std::vector<SummaryEntry> entries;
+    for (const RecordMeta& meta : *rows) {
+        if (meta.form_id != form_.form_id) continue;
+        auto r = store_->get(meta.id);
+        if (r.ok()) entries.push_back({std::move(r->data), ""});
+    }
+    const std::string path = folder + "/" + summary_file_name(now_ms());
+    Status st = write_summary_xlsx(form_, entries, SummaryOptions{{settings_.recommender, settings_.contact, settings_.phone}, false}, path);
+    if (!st.ok()) {
+        set_notice("导出失败：" + st.error().message, "Export failed: " + st.error().message);
+        return false;
+    }
+    last_export_ = path;
+    const std::string n = std::to_string(entries.size());
+    set_notice("已导出 " + n + " 份申报的推荐汇总表：" + path, "Exported the summary of " + n + " application(s) to " + path);
+    return true;
+}
+
+bool KioskModel::staff_save_pdf(bool print) {
+    touch();
+    if (!staff_ || staff_record_.meta.id.empty()) return false;
+    std::string folder;
+    if (!export_folder(&folder)) return false;
+    const std::string path = folder + "/" + application_file_name(staff_record_.meta.id);
+    if (Status st = write_application_pdf(form_, staff_record_, path); !st.ok()) {
+        set_notice("保存 PDF 失败：" + st.error().message, "Saving the PDF failed: " + st.error().message);
+        return false;
+    }
+    last_export_ = path;
+    if (!print) {
+        set_notice("PDF 已保存：" + path, "PDF saved: " + path);
+        return true;
+    }
+    const std::string printer = choose_printer(settings_.printer);
+    if (printer.empty()) {
+        set_notice("未配置打印机，PDF 已保存：" + path, "No printer is configured; the PDF is saved: " + path);
+        return false;
+    }
+    if (Status st = print_file(path, printer); !st.ok()) {
+        set_notice("打印失败：" + st.error().message, "Printing failed: " + st.error().message);
+        return false;
+    }
+    set_notice("已发送到打印机 " + printer + "（PDF 保存在 " + path + "）", "Sent to printer " + printer + " (PDF saved at " + path + ")");
+    return true;
 }
 
 }  // namespace shenbao::kiosk

@@ -43,6 +43,11 @@ struct Settings {
     int countdown_seconds = 30;  // warning shown this long before the reset
     Lang lang = Lang::Zh;        // "kiosk.lang": the language a new session starts in
     std::string sync_window = "01:00-05:00";  // "sync.window", read by the agent
+    // Paper (staff): where exports go ("paper.export_dir"; empty: <data dir>/exports, made
+    // on demand; a configured folder such as a USB stick's mount path must exist), the CUPS
+    // printer ("paper.printer"; empty: CUPS's default), and 附件3's header line.
+    std::string export_dir, printer;
+    std::string recommender, contact, phone;  // "paper.recommender", "paper.contact", "paper.phone"
 };
 
 // A changed field reaches the store this long after its first unsaved change at
@@ -164,6 +169,16 @@ public:
     bool staff_release(const std::string& record_id);
     bool staff_save_settings(const Settings& s);
     void staff_back();
+    // Paper. The folder used when Settings::export_dir is empty (main passes <data dir>/exports).
+    void set_default_export_dir(std::string dir) { default_export_dir_ = std::move(dir); }
+    // Writes 附件3 of the submitted applications into the export folder; the notice
+    // says where, or why not. (Switches to the recommended ones once review exists.)
+    bool staff_export_summary();
+    // Saves the open record's PDF into the export folder and, with `print`, sends it
+    // to the printer; the PDF is saved first and kept whatever printing does.
+    bool staff_save_pdf(bool print);
+    // Path of the last file a paper action wrote; empty when none did.
+    const std::string& last_export() const { return last_export_; }
 
 private:
     void flush(bool all);
@@ -194,6 +209,8 @@ private:
     bool staff_ = false;
     Record staff_record_;
     Entry entry_;
+    std::string default_export_dir_, last_export_;
+    bool export_folder(std::string* folder);
 };
 
 // Drops control characters (keeps newlines where `multiline`) and cuts at

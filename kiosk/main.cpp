@@ -17,6 +17,7 @@
 
 #include "fonts.h"
 #include "kiosk_model.h"
+#include "shenbao/paper.h"
 #include "shenbao/store_files.h"
 #include "ui.h"
 
@@ -129,6 +130,7 @@ int main(int argc, char** argv) {
         else fatal = s.error().message;
     }
     KioskModel model(store.get(), *form, steady_ms, fatal);
+    model.set_default_export_dir(default_export_dir(data_dir));
 
     IMGUI_CHECKVERSION();
     ImGui::CreateContext();

@@ -1,5 +1,6 @@
 // Staff mode behind the staff PIN: records by status with search, one record
-// read-only with "return for corrections", the sync status and settings.
+// read-only with "return for corrections" and its PDF (save / print), the sync
+// status, paper (附件3 export, export folder, printer) and settings.
 #include "ui.h"
 
 #include <imgui_stdlib.h>
@@ -23,6 +24,34 @@ void login(KioskModel& m, Ui& ui) {
         std::string pin = e.staff_pin;
         e.staff_pin.clear();
         m.staff_login(pin);
+    }
+}
+
+// 附件3 export and where paper goes: the export folder (a USB stick's mount path), the printer, the header line.
+void paper(KioskModel& m, Ui& ui) {
+    if (ui.button("staff.export-summary", tr(m, "导出推荐汇总表（附件3，.xlsx）", "Export the summary table (附件3, .xlsx)"), false, true))
+        m.staff_export_summary();
+    static Settings edit;  // UI-only copy of the settings being edited
+    static bool loaded = false;
+    if (!loaded) { edit = m.settings(); loaded = true; }
+    auto input = [&](const char* name, const std::string& label, std::string& value) {
+        ImGui::SetNextItemWidth(ui.target * 10);
+        ImGui::InputText(label.c_str(), &value);
+        ui.mark(name);
+    };
+    input("staff.export-dir", tr(m, "导出文件夹（空：数据文件夹下 exports）", "Export folder (empty: exports in the data folder)"), edit.export_dir);
+    input("staff.printer", tr(m, "打印机（空：系统默认）", "Printer (empty: the system default)"), edit.printer);
+    input("staff.recommender", tr(m, "推荐单位", "Recommending office (推荐单位)"), edit.recommender);
+    input("staff.contact", tr(m, "联系人", "Contact person"), edit.contact);
+    input("staff.phone", tr(m, "联系电话", "Contact phone"), edit.phone);
+    if (ui.button("staff.save-paper", tr(m, "保存", "Save"), false, true)) {
+        Settings s = m.settings();
+        s.export_dir = edit.export_dir;
+        s.printer = edit.printer;
+        s.recommender = edit.recommender;
+        s.contact = edit.contact;
+        s.phone = edit.phone;
+        if (m.staff_save_settings(s)) loaded = false;
     }
 }
 
@@ -86,6 +115,12 @@ void home(KioskModel& m, Ui& ui) {
             ImGui::EndChild();
             ImGui::EndTabItem();
         }
+        bool paper_open = ImGui::BeginTabItem(tr(m, "纸质材料", "Paper").c_str());
+        ui.mark("staff.tab.paper");
+        if (paper_open) {
+            paper(m, ui);
+            ImGui::EndTabItem();
+        }
         if (ImGui::BeginTabItem(tr(m, "设置", "Settings").c_str())) {
             static Settings edit;  // UI-only copy of the settings being edited
             static bool loaded = false;
@@ -111,6 +146,10 @@ void record(KioskModel& m, Ui& ui) {
     if (ui.button("staff.record-back", tr(m, "‹ 返回列表", "‹ Back to the list"))) { m.staff_back(); return; }
     ImGui::SameLine();
     ImGui::Text("%s  [%s]", r.meta.id.c_str(), status_name(r.meta.status));
+    ImGui::SameLine();
+    if (ui.button("staff.save-pdf", tr(m, "保存 PDF", "Save PDF"))) m.staff_save_pdf(false);
+    ImGui::SameLine();
+    if (ui.button("staff.print", tr(m, "打印", "Print"))) m.staff_save_pdf(true);
     ui.notice(m);
     float h = ImGui::GetContentRegionAvail().y - (r.meta.status == RecordStatus::Submitted ? ui.target * 4.5f : 0);
     ImGui::BeginChild("record-body", ImVec2(0, h), true);

@@ -257,4 +257,11 @@ TEST_CASE("the 附件3 summary row is derived from the application") {
     row = summary_row(form(), r, 1);
     CHECK(row[2].empty());
     CHECK(row[5].empty());
+    // A value that breaks its field's checks is an empty cell too, and a sum with an unusable part is unknown.
+    r["contact_phone"] = "call me maybe";
+    r["members_outside_total"] = "many";
+    row = summary_row(form(), r, 1);
+    CHECK(row[9].empty());
+    CHECK(row[4].empty());
+    CHECK(row[1] == r["alliance_name"].get<std::string>());
 }

@@ -11,6 +11,7 @@
 #include "shenbao/form.h"
 #include "shenbao/generator.h"
 #include "shenbao/keys.h"
+#include "shenbao/paper.h"
 #include "shenbao/store.h"
 #include "shenbao/store_files.h"
 #include "shenbao/validate.h"
@@ -114,6 +115,30 @@ void shorten_texts(const FormDefinition& form, json& data, std::size_t max_chars
     }
 }
 
+// 附件3 of the records with `status_name`, in the store's order (oldest first).
+int export_summary(Store& db, const Options& o, const std::string& status_name, const SummaryHeader& header,
+                   const std::string& path) {
+    auto status = parse_status(status_name);
+    if (!status) {
+        std::cerr << "shenbao-store: unknown status \"" << status_name << "\"\n";
+        return kUsage;
+    }
+    auto form = the_form(o);
+    if (!form.ok()) return fail(form.error());
+    auto rows = db.list(status);
+    if (!rows.ok()) return fail(rows.error());
+    std::vector<SummaryEntry> entries;
+    for (const RecordMeta& m : *rows) {
+        if (m.form_id != form->form_id) continue;
+        auto r = db.get(m.id);
+        if (!r.ok()) return fail(r.error());
+        entries.push_back({std::move(r->data), ""});
+    }
+    if (auto st = write_summary_xlsx(*form, entries, SummaryOptions{header, false}, path); !st.ok()) return fail(st.error());
+    std::printf("exported %zu application(s) to %s\n", entries.size(), path.c_str());
+    return kOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -121,6 +146,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("shenbao-store ") + SHENBAO_VERSION);
     app.footer("Data folder: $SHENBAO_DATA_DIR, else $XDG_DATA_HOME/shenbao, else ~/.local/share/shenbao\n"
                "(store.db and its key store.key, mode 0600; a systemd credential named shenbao-store-key wins).\n"
+               "Export folder (export-summary, pdf): the paper.export_dir setting, else <data-dir>/exports.\n"
                "Exit codes: 0 ok, 1 bad usage, 2 store or key cannot be opened, 3 verify failed,\n"
                "4 no such record, 5 other error.");
     app.require_subcommand(1);
@@ -162,6 +188,21 @@ int main(int argc, char** argv) {
     std::string form_file;
     auto* check_form = app.add_subcommand("check-form", "Check a form definition file");
     check_form->add_option("file", form_file, "Form definition (JSON)")->required();
+    std::string summary_status = "submitted", summary_out, pdf_out, printer;
+    SummaryHeader header;
+    auto* summary = app.add_subcommand("export-summary",
+        "Write the 附件3 recommendation summary table (.xlsx, A4 landscape) of the records with --status");
+    summary->add_option("--out,-o", summary_out, "The .xlsx file (default: summary-<time>.xlsx in the export folder)");
+    summary->add_option("--status", summary_status, "Which records go in: their status")->capture_default_str();
+    summary->add_option("--district,--recommender", header.recommender, "推荐单位: the recommending district office (default: setting paper.recommender)");
+    summary->add_option("--contact", header.contact, "联系人: the district's contact person (default: setting paper.contact)");
+    summary->add_option("--phone", header.phone, "The contact person's phone (default: setting paper.phone)");
+    bool print = false;
+    auto* pdf = app.add_subcommand("pdf", "Write one application as a printable A4 PDF (附件1 tables + 附件2 report); --print sends it to CUPS");
+    pdf->add_option("id", record_id, "Record id (the receipt's reference number)")->required();
+    pdf->add_option("--out,-o", pdf_out, "The .pdf file (default: application-<id>.pdf in the export folder)");
+    pdf->add_flag("--print", print, "Also print it with lp (after saving it)");
+    pdf->add_option("--printer", printer, "CUPS printer (default: the paper.printer setting, else CUPS's default)");
     auto* demo = app.add_subcommand("demo", "Create the store if needed, save a sample application field by field, submit it and print it back");
     demo->add_option("--seed", seed, "Which sample")->capture_default_str();
 
@@ -275,6 +316,38 @@ int main(int argc, char** argv) {
             if (auto st = write_file_atomic(out_path, text); !st.ok()) return fail(st.error());
             std::fprintf(stderr, "exported %zu record(s) to %s\n", rows->size(), out_path.c_str());
         }
+        return kOk;
+    }
+    if (*summary || *pdf) {
+        // The export folder: a configured one (a USB stick) must exist; the default is made on demand.
+        auto configured = db.setting(kExportDirSetting);
+        if (!configured.ok()) return fail(configured.error());
+        std::string folder = configured->value_or("");
+        if (folder.empty()) {
+            folder = default_export_dir(o.data_dir);
+            if ((*summary ? summary_out : pdf_out).empty())
+                if (auto st = ensure_dir(folder); !st.ok()) return fail(st.error());
+        }
+        // The header line defaults to what the kiosk's staff set (paper.recommender, .contact, .phone).
+        for (auto [value, key] : {std::pair{&header.recommender, "paper.recommender"}, std::pair{&header.contact, "paper.contact"},
+                                  std::pair{&header.phone, "paper.phone"}}) {
+            auto v = db.setting(key);
+            if (value->empty() && v.ok() && *v) *value = **v;
+        }
+        if (*summary) return export_summary(db, o, summary_status, header,
+                                            summary_out.empty() ? folder + "/" + summary_file_name(now_ms()) : summary_out);
+        auto r = db.get(record_id);
+        if (!r.ok()) return fail(r.error());
+        auto form = load_form(bundled_form_path(r->meta.form_id));
+        if (!form.ok()) return fail(form.error());
+        std::string path = pdf_out.empty() ? folder + "/" + application_file_name(r->meta.id) : pdf_out;
+        if (auto st = write_application_pdf(*form, *r, path); !st.ok()) return fail(st.error());
+        std::printf("saved %s\n", path.c_str());
+        if (!print) return kOk;
+        auto setting = db.setting(kPrinterSetting);
+        std::string queue = choose_printer(!printer.empty() ? printer : setting.ok() ? setting->value_or("") : "");
+        if (auto st = print_file(path, queue); !st.ok()) return fail(st.error());
+        std::printf("sent %s to printer %s\n", path.c_str(), queue.c_str());
         return kOk;
     }
     if (*verify) {

@@ -321,15 +321,26 @@ std::vector<std::string> summary_row(const FormDefinition& form, const json& rec
                         cell = fmt_number(v->get<double>());
                     }
                     if (f->is_numeric() && !number_of(v)) cell.clear();  // invalid number: empty cell
+                    // A value that breaks its field's format, range or length (a phone of
+                    // letters, a negative sum of money) is not printed as if it were right.
+                    if (!validate_field(form, *f, record).empty()) cell.clear();
                 }
                 break;
             }
             case DerivationKind::Sum: {
                 double sum = 0;
                 bool any = false;
-                for (const auto& id : c.fields)
-                    if (auto n = number_of(lookup(id, record, nullptr, nullptr))) { sum += *n; any = true; }
-                if (any) cell = fmt_number(sum);
+                bool invalid = false;
+                for (const auto& id : c.fields) {
+                    const Field* f = form.find_field(id);
+                    const json* v = lookup(id, record, nullptr, nullptr);
+                    if (!is_filled(v)) continue;
+                    auto n = number_of(v);
+                    // One unusable part makes the total unknown: an empty cell, not a wrong number.
+                    if (!n || (f && !validate_field(form, *f, record).empty())) invalid = true;
+                    else { sum += *n; any = true; }
+                }
+                if (any && !invalid) cell = fmt_number(sum);
                 break;
             }
             case DerivationKind::Join:
