@@ -67,7 +67,11 @@ void FontAtlas::want(unsigned int c) {
     if (c < 0x80 || c > 0xFFFF) return;  // ASCII is always there; ImWchar is 16-bit here
     ImFont* font = ImGui::GetIO().Fonts->Fonts.Size ? ImGui::GetIO().Fonts->Fonts[0] : nullptr;
     if (font && font->FindGlyphNoFallback(static_cast<ImWchar>(c))) return;
-    if (extra_.insert(static_cast<ImWchar>(c)).second) dirty_ = true;
+    // A character the font file lacks stays missing after a rebuild: ask for it once,
+    // or every frame would rebuild the atlas (and, redrawn, ask again).
+    if (!asked_.insert(static_cast<ImWchar>(c)).second) return;
+    extra_.insert(static_cast<ImWchar>(c));
+    dirty_ = true;
 }
 
 void FontAtlas::want(const std::string& utf8) {

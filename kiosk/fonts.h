@@ -32,6 +32,7 @@ private:
     std::string path_;
     float size_ = 26;
     std::set<ImWchar> extra_;
+    std::set<ImWchar> asked_;  // every character ever asked for, found in the font or not
     ImVector<ImWchar> ranges_;
     bool dirty_ = false;
 };

@@ -149,6 +149,9 @@ int main(int argc, char** argv) {
     style(ui.scale);
     FontAtlas atlas;
     g_atlas = &atlas;
+    set_glyph_sink([](const std::string& utf8) {
+        if (g_atlas) g_atlas->want(utf8);
+    });
     std::string font = FontAtlas::find_font();
     if (font.empty()) std::fprintf(stderr, "shenbao-kiosk: no CJK font found; install fonts-noto-cjk\n");
     atlas.init(*form, std::round(28.0f * ui.scale), font);
@@ -177,6 +180,7 @@ int main(int argc, char** argv) {
             ImGui_ImplOpenGL3_DestroyFontsTexture();
             ImGui_ImplOpenGL3_CreateFontsTexture();
             atlas_in_memory = true;
+            frames_wanted = std::max(frames_wanted, 2);  // the frame that asked for glyphs is redrawn with them
         }
         int fw, fh;
         glfwGetFramebufferSize(window, &fw, &fh);

@@ -80,6 +80,7 @@ void home(KioskModel& m, Ui& ui) {
             ImGui::BeginChild("records", ImVec2(0, 0), true);
             for (const auto& row : m.staff_records(status, m.entry().search)) {
                 std::string label = row.meta.id + "  [" + status_name(row.meta.status) + "]  " + row.name + "  " + row.lead;
+                want_glyphs(label);
                 ImGui::PushStyleVar(ImGuiStyleVar_ButtonTextAlign, ImVec2(0, 0.5f));
                 if (ui.button("staff.record." + row.meta.id, label, true)) m.staff_open(row.meta.id);
                 ImGui::PopStyleVar();
@@ -88,7 +89,9 @@ void home(KioskModel& m, Ui& ui) {
             ImGui::EndChild();
             ImGui::EndTabItem();
         }
-        if (ImGui::BeginTabItem(tr(m, "同步状态", "Sync status").c_str())) {
+        bool sync_open = ImGui::BeginTabItem(tr(m, "同步状态", "Sync status").c_str());
+        ui.mark("staff.tab.sync");
+        if (sync_open) {
             auto s = m.sync_status();
             ImGui::Text("%s %lld", tr(m, "待提交队列（已提交）：", "Submitted, waiting: ").c_str(), static_cast<long long>(s.submitted));
             ImGui::Text("%s %lld (%s %lld)", tr(m, "已排队：", "Queued: ").c_str(), static_cast<long long>(s.queued),
@@ -96,6 +99,7 @@ void home(KioskModel& m, Ui& ui) {
             ImGui::Text("%s %lld", tr(m, "已同步：", "Synced: ").c_str(), static_cast<long long>(s.synced));
             ImGui::Text("%s %s", tr(m, "上次成功：", "Last success: ").c_str(), s.last_success.empty() ? "—" : s.last_success.c_str());
             ImGui::Text("%s %s", tr(m, "上次尝试：", "Last attempt: ").c_str(), s.last_attempt.empty() ? "—" : s.last_attempt.c_str());
+            want_glyphs(s.last_error);
             ImGui::TextWrapped("%s %s", tr(m, "上次错误：", "Last error: ").c_str(), s.last_error.empty() ? "—" : s.last_error.c_str());
             ui.mark("staff.sync");
             ImGui::Separator();
@@ -105,6 +109,7 @@ void home(KioskModel& m, Ui& ui) {
             for (const QuarantineEntry& q : s.quarantined) {
                 ImGui::PushID(q.record_id.c_str());
                 ImGui::Text("%s  [%s]", q.record_id.c_str(), q.result.c_str());
+                want_glyphs(q.reason);
                 ImGui::TextWrapped("%s", q.reason.c_str());
                 ui.mark("staff.quarantine." + q.record_id);
                 if (ui.button("staff.release." + q.record_id, tr(m, "修正后重新发送", "Send again (after fixing)"))) m.staff_release(q.record_id);
@@ -161,6 +166,7 @@ void record(KioskModel& m, Ui& ui) {
             auto it = r.data.find(f.id);
             if (it == r.data.end() || !is_filled(&*it)) continue;
             std::string v = it->is_string() ? it->get<std::string>() : it->dump();
+            want_glyphs(v);
             ImGui::TextColored(ImVec4(0.35f, 0.35f, 0.4f, 1), "%s", tr(m, f.label).c_str());
             ImGui::TextWrapped("%s", v.c_str());
         }

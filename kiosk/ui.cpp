@@ -9,6 +9,15 @@
 
 namespace shenbao::kiosk {
 
+namespace {
+void (*g_glyph_sink)(const std::string&) = nullptr;
+}  // namespace
+
+void want_glyphs(const std::string& utf8) {
+    if (g_glyph_sink) g_glyph_sink(utf8);
+}
+void set_glyph_sink(void (*sink)(const std::string& utf8)) { g_glyph_sink = sink; }
+
 using nlohmann::json;
 
 // [SECTION] Ui helpers

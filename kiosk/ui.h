@@ -35,6 +35,12 @@ struct Ui {
     void notice(const KioskModel& m);
 };
 
+// Characters of text drawn from outside the current record (staff lists, other
+// records, the commission's reasons) may be missing from the font atlas: screens
+// pass such text here and main() adds what is missing before the next frame.
+void want_glyphs(const std::string& utf8);
+void set_glyph_sink(void (*sink)(const std::string& utf8));
+
 // Text of a Text in the model's language.
 inline const std::string& tr(const KioskModel& m, const Text& t) { return pick(t, m.lang()); }
 inline std::string tr(const KioskModel& m, const char* zh, const char* en) { return m.lang() == Lang::Zh ? zh : en; }

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Quarantined records on the real kiosk's staff screen under Xvfb: sign in, open 同步状态,
+find the record the commission refused with the commission's reason, tap 修正后重新发送,
+and check the store has it back as submitted. Saves a PNG of the tab before and after.
+
+The refusal is written into the store with the sqlcipher shell (a quarantine row, the
+record queued, as Store::apply_receipt leaves it; schema at the top of shared/src/store.cpp):
+a real sync producing one is covered by test_sync_e2e, this test is about what staff see."""
+
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kiosk_gui as kg  # noqa: E402
+
+check = kg.check
+REASON = "lead_phone: 电话号码格式不正确 / is not a phone number"
+
+
+def quarantine(data_dir, record_id):
+    key = open(os.path.join(data_dir, "store.key")).read().strip()
+    sql = """PRAGMA key = "x'%s'";
+PRAGMA cipher_page_size = 4096;
+BEGIN;
+UPDATE records SET status = 'queued' WHERE id = '%s';
+INSERT INTO quarantine(record_id, batch_id, result, reason, at_ms) VALUES('%s', '01M8KMZZZZZZZZZZZZZZZZZZZZ', 'invalid', '%s', 1764400000000);
+COMMIT;
+""" % (key, record_id, record_id, REASON)
+    r = subprocess.run(["sqlcipher", os.path.join(data_dir, "store.db")], input=sql, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    check(r.returncode == 0 and "Error" not in r.stdout, "sqlcipher: " + r.stdout)
+
+
+def drive(kiosk, store, record_id, shot):
+    kiosk.wait_screen("welcome")
+    kiosk.click("welcome.staff")
+    kiosk.wait_screen("staff-login")
+    kiosk.click("staff.pin")
+    kiosk.type_text("13579")
+    kiosk.click("staff.login")
+    kiosk.wait_screen("staff")
+    kiosk.move(5, 1000)  # Dear ImGui lays a new tab bar out over two frames: click where it settled
+    kiosk.click("staff.tab.sync")
+    kiosk.wait(lambda m: m and "staff.quarantine." + record_id in m["rects"], 10, "the quarantined record")
+    shot(kiosk, "01-sync-tab-quarantined")
+    kiosk.click("staff.release." + record_id)
+    kiosk.move(5, 1000)  # the kiosk draws only on input: a pointer move gets a fresh frame
+    check("staff.quarantine." + record_id not in kiosk.map()["rects"], "the released record is still listed")
+    check("notice" in kiosk.map()["rects"], "no notice says the record goes again")
+    shot(kiosk, "02-sync-tab-released")
+    submitted = [row[0] for row in store.list("submitted")]
+    check(record_id in submitted, "the released record is not submitted again: %s" % submitted)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--kiosk", required=True)
+    ap.add_argument("--store-cli", required=True)
+    ap.add_argument("--artifacts", required=True, help="folder for the PNGs")
+    ap.add_argument("--budget", type=int, default=150, help="seconds before the test gives up")
+    args = ap.parse_args()
+    kg.require_programs("Xvfb", "xdotool", "sqlcipher")
+    kg.deadline(args.budget)
+    os.makedirs(args.artifacts, exist_ok=True)
+    for old in glob.glob(os.path.join(args.artifacts, "*.png")):
+        os.unlink(old)
+    work = tempfile.mkdtemp(prefix="kiosk-gui-quarantine-")
+    data_dir = os.path.join(work, "data")
+    store = kg.StoreCli(args.store_cli, data_dir)
+    kiosk = None
+    ok = False
+    try:
+        store.run("init")
+        store.run("generate", "-n", "3", "--seed", "9")
+        pin = subprocess.run([args.store_cli, "--data-dir", data_dir, "staff-pin"], input=b"13579\n",
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        check(pin.returncode == 0, "staff-pin failed: %s" % pin.stdout.decode(errors="replace"))
+        record_id = store.list("submitted")[1][0]
+        quarantine(data_dir, record_id)
+        check(record_id not in [row[0] for row in store.list("submitted")], "the fixture did not queue the record")
+
+        def shot(k, name):
+            k.x11.screenshot(os.path.join(args.artifacts, name + ".png"), k.width, k.height)
+
+        with kg.Xvfb() as xvfb:
+            x11 = kg.X11()
+            try:
+                kiosk = kg.Kiosk(args.kiosk, data_dir, work, x11, xvfb.width, xvfb.height).start()
+                drive(kiosk, store, record_id, shot)
+            except kg.TestFailure:
+                if kiosk is not None and kiosk.alive():
+                    shot(kiosk, "99-failure")
+                raise
+            finally:
+                if kiosk is not None:
+                    kiosk.kill()
+                x11.close()
+        print("staff quarantine: listed with its reason, released; screens in %s" % args.artifacts)
+        ok = True
+    except kg.TestFailure as e:
+        print("FAIL: %s\n%s" % (e, "".join(traceback.format_tb(e.__traceback__)[-4:])), file=sys.stderr)
+        if kiosk is not None:
+            print("kiosk log tail:\n" + kiosk.log_tail(), file=sys.stderr)
+    finally:
+        if ok:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print("scratch data kept in %s" % work, file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
