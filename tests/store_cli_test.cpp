@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "shenbao/store.h"
+#include "shenbao/store_files.h"
 #include "test_support.h"
 
 using nlohmann::json;
@@ -104,5 +105,30 @@ TEST_CASE("staff-pin stores only an Argon2id hash and refuses a bad PIN") {
     CHECK(test::run("echo 12 | " + cli(d) + "staff-pin").exit_code == 1);
     auto set = test::run("echo 13579 | " + cli(d) + "staff-pin");
     REQUIRE_MESSAGE(set.exit_code == 0, set.output);
+    CHECK(test::run(cli(d) + "verify").exit_code == 0);
+}
+
+TEST_CASE("quarantined lists the records the commission refused, release sends one again, an unknown id exits 4") {
+    test::TempDir d;
+    REQUIRE(test::run(cli(d) + "init").exit_code == 0);
+    REQUIRE(test::run(cli(d) + "generate -n 2 --seed 3").exit_code == 0);
+    std::string refused;
+    {
+        auto s = shenbao::open_store(d.path() + "/data/store.db", d.path() + "/data/store.key", false).value();
+        refused = s->list(shenbao::RecordStatus::Submitted).value().at(1).id;
+        REQUIRE(s->quarantine_unsendable(refused, "lead_phone: 电话号码格式不正确").ok());
+    }
+    auto listed = test::run(cli(d) + "quarantined");
+    REQUIRE_MESSAGE(listed.exit_code == 0, listed.output);
+    CHECK(listed.output.find(refused + "  unsendable") != std::string::npos);
+    CHECK(listed.output.find("lead_phone: 电话号码格式不正确") != std::string::npos);
+    CHECK(listed.output.find("1 quarantined record(s)") != std::string::npos);
+
+    auto released = test::run(cli(d) + "release " + refused);
+    REQUIRE_MESSAGE(released.exit_code == 0, released.output);
+    CHECK(test::run(cli(d) + "list --status submitted").output.find(refused) != std::string::npos);
+    CHECK(test::run(cli(d) + "quarantined").output.find("0 quarantined record(s)") != std::string::npos);
+    auto again = test::run(cli(d) + "release " + refused);
+    CHECK(again.exit_code == 4);
     CHECK(test::run(cli(d) + "verify").exit_code == 0);
 }

@@ -203,6 +203,10 @@ int main(int argc, char** argv) {
     pdf->add_option("--out,-o", pdf_out, "The .pdf file (default: application-<id>.pdf in the export folder)");
     pdf->add_flag("--print", print, "Also print it with lp (after saving it)");
     pdf->add_option("--printer", printer, "CUPS printer (default: the paper.printer setting, else CUPS's default)");
+    auto* quarantined = app.add_subcommand("quarantined", "List the records the commission refused (the sync agent's quarantine), with its reasons");
+    std::string release_id;
+    auto* release = app.add_subcommand("release", "Send a quarantined record again at the next sync (after fixing what the reason says)");
+    release->add_option("id", release_id, "Record id")->required();
     auto* demo = app.add_subcommand("demo", "Create the store if needed, save a sample application field by field, submit it and print it back");
     demo->add_option("--seed", seed, "Which sample")->capture_default_str();
 
@@ -371,6 +375,19 @@ int main(int argc, char** argv) {
         if (auto st = db.set_setting("kiosk.staff_pin_hash", *hash); !st.ok()) return fail(st.error());
         if (auto st = db.audit("cli", "", "staff-pin", "staff PIN changed"); !st.ok()) return fail(st.error());
         std::printf("staff PIN set for %s\n", o.store_path().c_str());
+        return kOk;
+    }
+    if (*quarantined) {
+        auto rows = db.quarantined();
+        if (!rows.ok()) return fail(rows.error());
+        for (const QuarantineEntry& q : *rows)
+            std::printf("%s  %-10s  batch %s  %s\n", q.record_id.c_str(), q.result.c_str(), q.batch_id.c_str(), q.reason.c_str());
+        std::fprintf(stderr, "%zu quarantined record(s)\n", rows->size());
+        return kOk;
+    }
+    if (*release) {
+        if (auto st = db.release_quarantined(release_id, "cli"); !st.ok()) return fail(st.error());
+        std::printf("%s goes again at the next sync\n", release_id.c_str());
         return kOk;
     }
     if (*rekey) {
