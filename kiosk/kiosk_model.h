@@ -34,7 +34,7 @@ enum class Screen {
     Resume,      // enter code + PIN
     StaffLogin,
     Staff,       // records by status, sync status, settings
-    StaffRecord, // one record read-only, return for corrections
+    StaffRecord, // one record read-only with the review panel (初审): decide, see changes since a return
     Fatal,       // the store cannot be opened: staff-facing error naming the file
 };
 
@@ -102,6 +102,7 @@ public:
     // Part of the session: cleared with everything else when it ends.
     struct Entry {
         std::string code, pin, pin_again, staff_pin, comment, search;
+        std::string reviewer;  // the staff member's name for review decisions; kept while staff stay signed in
         int target = 0;  // which of the boxes the keypad types into
     };
     Entry& entry() { return entry_; }
@@ -148,9 +149,29 @@ public:
         std::string lead;  // lead unit
     };
     std::vector<StaffRow> staff_records(std::optional<RecordStatus> status, const std::string& search) const;
+    // Submitted records without a final decision (the review queue), newest first.
+    std::vector<StaffRow> staff_review_queue(const std::string& search) const;
     void staff_open(const std::string& record_id);
     const Record& staff_record() const { return staff_record_; }
-    bool staff_return(const std::string& comment);
+    // [SECTION] Preliminary review (初审) of the open record
+    // Whether the open record awaits a decision (submitted, no final decision yet).
+    bool staff_can_decide() const;
+    // Records `decision` by entry().reviewer with `comment` (store.h Store::review):
+    // return sends it back to the applicant, recommend / not-recommend are final.
+    // A missing name, a missing reason or a record in the wrong state sets the
+    // notice and changes nothing; returns whether it was recorded.
+    bool staff_decide(ReviewDecision decision, const std::string& comment);
+    // The open record's decisions, oldest first.
+    const std::vector<ReviewEntry>& staff_reviews() const { return staff_reviews_; }
+    // One field the applicant changed since the last return, for the reviewer.
+    struct ChangeRow {
+        std::string field_id;
+        Text label;          // the field's label from the form (its id when the form has no such field)
+        std::string before;  // display text, "" when the field was empty or missing
+        std::string after;
+    };
+    // What changed since the open record's last return, in form order; nullopt when it was never returned.
+    const std::optional<std::vector<ChangeRow>>& staff_changes() const { return staff_changes_; }
     struct SyncStatus {
         std::int64_t queued = 0, submitted = 0, synced = 0;
         std::string last_success, last_error;
@@ -166,6 +187,8 @@ private:
     void set_notice(std::string zh, std::string en);
     void show_issues_for(const std::string& field_id);
     nlohmann::json* cell(const std::string& path, const Field** field);
+    std::vector<StaffRow> staff_rows(const std::vector<RecordMeta>& metas, const std::string& search) const;
+    void load_staff_review();
 
     Store* store_;
     const FormDefinition& form_;
@@ -187,6 +210,8 @@ private:
     std::int64_t last_input_ms_ = 0;
     bool staff_ = false;
     Record staff_record_;
+    std::vector<ReviewEntry> staff_reviews_;
+    std::optional<std::vector<ChangeRow>> staff_changes_;
     Entry entry_;
 };
 

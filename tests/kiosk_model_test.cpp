@@ -277,8 +277,9 @@ TEST_CASE("staff: sign in with the staff PIN, find a record, return it with a co
     CHECK(k.m.staff_records(std::nullopt, "不存在的名称").empty());
     k.m.staff_open(id);
     CHECK(k.m.screen() == Screen::StaffRecord);
-    CHECK_FALSE(k.m.staff_return("  "));
-    REQUIRE(k.m.staff_return("请补充第2家企业的联系电话"));
+    k.m.entry().reviewer = "李娜";
+    CHECK_FALSE(k.m.staff_decide(ReviewDecision::Return, "  "));
+    REQUIRE(k.m.staff_decide(ReviewDecision::Return, "请补充第2家企业的联系电话"));
     CHECK(k.store->get(id).value().meta.status == RecordStatus::Returned);
     auto sync = k.m.sync_status();
     CHECK(sync.submitted == 0);
@@ -302,6 +303,86 @@ TEST_CASE("staff: sign in with the staff PIN, find a record, return it with a co
     k.m.set_commitment(true);
     REQUIRE(k.m.submit());
     CHECK(k.store->get(id).value().data["contact_name"] == "赵敏");
+}
+
+TEST_CASE("kiosk_model: staff review - the queue, name and reason required, changes since a return, final decisions") {
+    Kiosk k;
+    REQUIRE(k.store->set_setting("kiosk.staff_pin_hash", hash_pin("13579").value()).ok());
+    auto submit_new = [&](std::uint64_t seed) {
+        k.m.end_session();
+        k.m.start_new();
+        std::string id = k.m.record_id();
+        fill(k.m, generate_application(form(), seed));
+        k.m.open_commitment();
+        k.m.set_commitment(true);
+        REQUIRE(k.m.submit());
+        k.m.end_session();
+        return id;
+    };
+    std::string a = submit_new(11), b = submit_new(12);
+    auto code = k.store->set_resume_pin(a, "8642").value();
+    auto sign_in = [&] {
+        k.m.open_staff_login();
+        REQUIRE(k.m.staff_login("13579"));
+    };
+    sign_in();
+    CHECK(k.m.staff_review_queue("").size() == 2);
+    k.m.staff_open(a);
+    CHECK(k.m.staff_can_decide());
+    CHECK_FALSE(k.m.staff_changes().has_value());  // never returned
+    // No name: nothing is recorded.
+    CHECK_FALSE(k.m.staff_decide(ReviewDecision::Recommend, ""));
+    CHECK(k.m.notice().en == "Please give your name as the reviewer");
+    k.m.entry().reviewer = "  李娜 ";
+    CHECK_FALSE(k.m.staff_decide(ReviewDecision::NotRecommend, ""));
+    CHECK(k.m.notice().en == "Not recommending needs a reason");
+    CHECK(k.store->reviews(a).value().empty());
+    REQUIRE(k.m.staff_decide(ReviewDecision::Return, "请把联系人改为赵敏，科技人员总数核实后填写"));
+    CHECK(k.m.staff_record().meta.status == RecordStatus::Returned);
+    CHECK_FALSE(k.m.staff_can_decide());
+    CHECK(k.m.staff_review_queue("").size() == 1);
+    REQUIRE(k.m.staff_reviews().size() == 1);
+    CHECK(k.m.staff_reviews()[0].review.reviewer == "李娜");  // trimmed
+    k.m.end_session();
+
+    // The applicant sees the comment, corrects one field and resubmits.
+    k.m.open_resume();
+    REQUIRE(k.m.resume(code, "8642"));
+    CHECK(k.m.return_comment() == "请把联系人改为赵敏，科技人员总数核实后填写");
+    std::string old_contact = k.m.values()["contact_name"];
+    k.m.edit_text("contact_name", "赵敏");
+    k.m.leave_field("contact_name");
+    k.m.open_commitment();
+    k.m.set_commitment(true);
+    REQUIRE(k.m.submit());
+    k.m.end_session();
+
+    sign_in();
+    CHECK(k.m.entry().reviewer.empty());  // a new staff session asks for the name again
+    CHECK(k.m.staff_review_queue("").size() == 2);
+    k.m.staff_open(a);
+    REQUIRE(k.m.staff_changes().has_value());
+    REQUIRE(k.m.staff_changes()->size() == 1);
+    const auto& change = k.m.staff_changes()->at(0);
+    CHECK(change.field_id == "contact_name");
+    CHECK(change.label.zh == form().find_field("contact_name")->label.zh);
+    CHECK(change.before == old_contact);
+    CHECK(change.after == "赵敏");
+    k.m.entry().reviewer = "王强";
+    REQUIRE(k.m.staff_decide(ReviewDecision::Recommend, ""));
+    CHECK(k.m.staff_record().review.value().decision == ReviewDecision::Recommend);
+    CHECK_FALSE(k.m.staff_can_decide());
+    // A final decision is final.
+    CHECK_FALSE(k.m.staff_decide(ReviewDecision::NotRecommend, "改变主意"));
+    CHECK(k.m.notice().en.find("already decided") != std::string::npos);
+    k.m.staff_back();
+    k.m.staff_open(b);
+    REQUIRE(k.m.staff_decide(ReviewDecision::NotRecommend, "科技人员不足30人"));
+    CHECK(k.m.staff_review_queue("").empty());
+    CHECK(k.store->list_review(ReviewQueue::ReadyToSend).value().size() == 2);
+    auto log = k.store->audit_log(b).value();
+    CHECK(log.back().actor == "staff:王强");
+    CHECK(log.back().action == "review:not-recommend");
 }
 
 TEST_CASE("a store that cannot be opened gives the staff-facing error screen") {
