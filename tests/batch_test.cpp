@@ -660,6 +660,62 @@ TEST_CASE("batch: the encoder refuses records it must not send") {
     CHECK(!encode_batch(records, keys().kiosk, keys().commission.public_key, *dict(), o).ok());
 }
 
+TEST_CASE("batch: a record's review decision travels and round-trips, and a bad one is refused with bad-record") {
+    std::vector<Record> records = make_records(3, 180'000);
+    records[0].review = RecordReview{ReviewDecision::Recommend, "材料齐全", "李娜", 1'650'000'000'001};
+    records[2].review = RecordReview{ReviewDecision::NotRecommend, "科技人员不足30人", "王强", 1'650'000'000'002};
+    auto decoded = decode(encode(records));
+    REQUIRE_MESSAGE(decoded.ok(), decoded.error().message);
+    REQUIRE(decoded.value().records.size() == 3);
+    CHECK(decoded.value().records[0].review == records[0].review);
+    CHECK_FALSE(decoded.value().records[1].review.has_value());  // optional: a record without one still decodes
+    CHECK(decoded.value().records[2].review == records[2].review);
+    // The frame is canonical: the review sits between "id" and "submitted_ms", keys sorted.
+    const std::string frame = frame_record(records[0]).value();
+    CHECK(frame.find(",\"review\":{\"at_ms\":1650000000001,\"decision\":\"recommend\",\"reason\":\"材料齐全\",\"reviewer\":\"李娜\"},"
+                     "\"submitted_ms\":") != std::string::npos);
+
+    // The encoder refuses what the decoder would: a non-final decision, a not-recommend without a reason.
+    auto refused = [&](const RecordReview& review) {
+        std::vector<Record> one = {records[1]};
+        one[0].review = review;
+        auto r = encode_batch(one, keys().kiosk, keys().commission.public_key, *dict());
+        return !r.ok() && r.error().code == ErrorCode::InvalidArgument;
+    };
+    CHECK(refused(RecordReview{ReviewDecision::Return, "请补充", "李娜", 1}));
+    CHECK(refused(RecordReview{ReviewDecision::NotRecommend, " ", "李娜", 1}));
+    CHECK(refused(RecordReview{ReviewDecision::Recommend, "", "", 1}));
+
+    // Hand-made frames (correctly signed): every bad review is a typed bad-record naming the problem.
+    const Record& r = records[1];
+    auto with_review = [&](const std::string& review_json) {
+        std::string body = "{\"content_hash\":\"" + r.meta.content_hash + "\",\"data\":" + r.data.dump() +
+                           ",\"form_id\":\"alliance-2022\",\"form_version\":1,\"id\":\"" + r.meta.id + "\",\"review\":" + review_json +
+                           ",\"submitted_ms\":" + std::to_string(*r.meta.submitted_ms) + "}";
+        std::string plain;
+        for (int i = 0; i < 4; ++i) plain.push_back(static_cast<char>((body.size() >> (8 * i)) & 0xff));
+        plain += body;
+        return decode(seal_batch(honest_header(std::vector<Record>{r}, plain), compress(plain), keys().kiosk, keys().commission.public_key));
+    };
+    auto good = with_review(R"({"at_ms":5,"decision":"not-recommend","reason":"不符合条件","reviewer":"王强"})");
+    REQUIRE_MESSAGE(good.ok(), good.error().message);
+    CHECK(good.value().records[0].review == RecordReview{ReviewDecision::NotRecommend, "不符合条件", "王强", 5});
+    auto unknown = with_review(R"({"at_ms":5,"decision":"maybe","reason":"","reviewer":"王强"})");
+    REQUIRE_FALSE(unknown.ok());
+    CHECK(unknown.kind() == BatchErrorKind::BadRecord);
+    CHECK(unknown.error().message.find("unknown decision 'maybe'") != std::string::npos);
+    CHECK(unknown.error().message.find(r.meta.id) != std::string::npos);
+    auto not_final = with_review(R"({"at_ms":5,"decision":"return","reason":"请补充","reviewer":"王强"})");
+    CHECK(kind_of(not_final) == "bad-record");
+    CHECK(not_final.error().message.find("not final") != std::string::npos);
+    auto no_reason = with_review(R"({"at_ms":5,"decision":"not-recommend","reason":"","reviewer":"王强"})");
+    CHECK(kind_of(no_reason) == "bad-record");
+    CHECK(no_reason.error().message.find("needs a reason") != std::string::npos);
+    CHECK(kind_of(with_review(R"({"at_ms":5,"decision":"recommend","reason":"","reviewer":"王强","extra":1})")) == "bad-record");
+    CHECK(kind_of(with_review(R"({"at_ms":"5","decision":"recommend","reason":"","reviewer":"王强"})")) == "bad-record");
+    CHECK(kind_of(with_review(R"("recommend")")) == "bad-record");
+}
+
 TEST_CASE("batch: dictionaries load by id from assets/dict and are checked") {
     auto d = load_dictionary(kCurrentDictionaryId, dict_dir());
     REQUIRE(d.ok());
