@@ -43,10 +43,12 @@ void home(KioskModel& m, Ui& ui) {
             constexpr int kAwaitingReview = 6;
             for (int i = 0; i < 7; ++i) {
                 if (i) ImGui::SameLine();
-                if (i == filter) ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.72f, 0.84f, 0.98f, 1));
+                // Pop what was pushed: a tap changes `filter` between the two.
+                const bool selected = i == filter;
+                if (selected) ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.72f, 0.84f, 0.98f, 1));
                 std::string label = i == kAwaitingReview ? tr(m, "待初审", "awaiting review") : names[i];
                 if (ui.button(std::string("staff.filter.") + names[i], label)) filter = i;
-                if (i == filter) ImGui::PopStyleColor();
+                if (selected) ImGui::PopStyleColor();
             }
             ImGui::SetNextItemWidth(ui.target * 8);
             ImGui::InputTextWithHint("##search", tr(m, "搜索名称或编号", "Search name or id").c_str(), &m.entry().search);
