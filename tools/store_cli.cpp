@@ -70,7 +70,11 @@ void print_record(const FormDefinition& form, const Record& r, Lang lang) {
             if (it == r.data.end() || !is_filled(&*it)) continue;
             if (f.type != FieldType::Table) {
                 std::string v = value_text(f, *it, lang);
-                if (f.type == FieldType::Multiline && v.size() > 240) v = v.substr(0, v.find('\n') == std::string::npos ? 240 : std::min<std::size_t>(v.find('\n'), 240)) + " …";
+                if (f.type == FieldType::Multiline && v.size() > 240) {
+                    std::size_t cut = std::min<std::size_t>(v.find('\n'), 240);
+                    while (cut > 0 && (static_cast<unsigned char>(v[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+                    v = v.substr(0, cut) + " …";
+                }
                 std::printf("  %s: %s\n", pick(f.label, lang).c_str(), v.c_str());
                 continue;
             }
