@@ -589,6 +589,8 @@ void KioskModel::load_staff_review() {
     staff_reviews_.clear();
     staff_changes_.reset();
     if (auto history = store_->reviews(staff_record_.meta.id); history.ok()) staff_reviews_ = std::move(*history);
+    // While the applicant is still correcting, there is nothing to compare yet.
+    if (staff_record_.meta.status == RecordStatus::Returned) return;
     auto changes = store_->changes_since_return(staff_record_.meta.id);
     if (!changes.ok() || !*changes) return;
     // In form order, so the reviewer reads them as the applicant filled them in.

@@ -170,7 +170,8 @@ public:
         std::string before;  // display text, "" when the field was empty or missing
         std::string after;
     };
-    // What changed since the open record's last return, in form order; nullopt when it was never returned.
+    // What changed since the open record's last return, in form order, once it is
+    // resubmitted; nullopt when it was never returned or is still with the applicant.
     const std::optional<std::vector<ChangeRow>>& staff_changes() const { return staff_changes_; }
     struct SyncStatus {
         std::int64_t queued = 0, submitted = 0, synced = 0;

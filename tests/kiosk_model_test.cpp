@@ -341,6 +341,7 @@ TEST_CASE("kiosk_model: staff review - the queue, name and reason required, chan
     CHECK(k.m.staff_record().meta.status == RecordStatus::Returned);
     CHECK_FALSE(k.m.staff_can_decide());
     CHECK(k.m.staff_review_queue("").size() == 1);
+    CHECK_FALSE(k.m.staff_changes().has_value());  // still with the applicant
     REQUIRE(k.m.staff_reviews().size() == 1);
     CHECK(k.m.staff_reviews()[0].review.reviewer == "李娜");  // trimmed
     k.m.end_session();
