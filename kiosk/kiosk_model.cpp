@@ -425,6 +425,16 @@ void KioskModel::open_leave() {
     notice_ = {};
 }
 
+void KioskModel::leave_back() {
+    touch();
+    if (receipt_.empty()) {
+        go_section(section_);
+        return;
+    }
+    screen_ = Screen::Receipt;
+    notice_ = {};
+}
+
 bool KioskModel::leave_with_pin(const std::string& pin, const std::string& again) {
     touch();
     static const std::regex digits(R"(\d{4,8})");

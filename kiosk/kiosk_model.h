@@ -129,9 +129,13 @@ public:
     void set_commitment(bool confirmed);
     // Submits when nothing blocks it; else stays and sets the notice.
     bool submit();
+    // From the form: save and leave. From the receipt: a code and PIN to come back
+    // with if the district returns the application for corrections.
     void open_leave();
     // Saves everything and issues a resume code; PIN must be 4–8 digits, typed twice alike.
     bool leave_with_pin(const std::string& pin, const std::string& again);
+    // Back from the leave screen: to the form, or to the receipt after a submit.
+    void leave_back();
     void open_resume();
     // Restores every field and the position; a wrong code or PIN says only that.
     bool resume(const std::string& code, const std::string& pin);

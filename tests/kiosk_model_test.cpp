@@ -308,7 +308,7 @@ TEST_CASE("staff: sign in with the staff PIN, find a record, return it with a co
 TEST_CASE("kiosk_model: staff review - the queue, name and reason required, changes since a return, final decisions") {
     Kiosk k;
     REQUIRE(k.store->set_setting("kiosk.staff_pin_hash", hash_pin("13579").value()).ok());
-    auto submit_new = [&](std::uint64_t seed) {
+    auto submit_new = [&](std::uint64_t seed, bool end = true) {
         k.m.end_session();
         k.m.start_new();
         std::string id = k.m.record_id();
@@ -316,11 +316,26 @@ TEST_CASE("kiosk_model: staff review - the queue, name and reason required, chan
         k.m.open_commitment();
         k.m.set_commitment(true);
         REQUIRE(k.m.submit());
-        k.m.end_session();
+        if (end) k.m.end_session();
         return id;
     };
-    std::string a = submit_new(11), b = submit_new(12);
-    auto code = k.store->set_resume_pin(a, "8642").value();
+    // From the receipt the applicant takes a code and PIN, to come back if the district returns it.
+    std::string a = submit_new(11, false);
+    REQUIRE(k.m.screen() == Screen::Receipt);
+    k.m.open_leave();
+    CHECK(k.m.screen() == Screen::Leave);
+    k.m.leave_back();
+    CHECK(k.m.screen() == Screen::Receipt);  // back to the receipt, never into the submitted form
+    k.m.open_leave();
+    REQUIRE(k.m.leave_with_pin("8642", "8642"));
+    CHECK(k.m.screen() == Screen::LeaveDone);
+    std::string code = k.m.resume_code();
+    CHECK(k.store->get(a).value().meta.status == RecordStatus::Submitted);
+    k.m.end_session();
+    k.m.open_resume();
+    CHECK_FALSE(k.m.resume(code, "8642"));  // not returned: nothing to edit
+    CHECK(k.m.notice().en == "This application has already been submitted");
+    std::string b = submit_new(12);
     auto sign_in = [&] {
         k.m.open_staff_login();
         REQUIRE(k.m.staff_login("13579"));
