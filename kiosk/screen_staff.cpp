@@ -119,7 +119,9 @@ void review_history(KioskModel& m, Ui& ui) {
         if (changes->empty()) ImGui::TextUnformatted(tr(m, "申请人未作修改", "The applicant changed nothing").c_str());
         for (const auto& c : *changes) {
             ImGui::TextColored(ImVec4(0.55f, 0.35f, 0.0f, 1), "%s", tr(m, c.label).c_str());
-            ImGui::TextWrapped("%s  →  %s", c.before.empty() ? "—" : c.before.c_str(), c.after.empty() ? "—" : c.after.c_str());
+            // Two lines rather than an arrow: the kiosk's font has no glyph for U+2192.
+            ImGui::TextWrapped("%s%s", tr(m, "原：", "Was: ").c_str(), c.before.empty() ? "—" : c.before.c_str());
+            ImGui::TextWrapped("%s%s", tr(m, "现：", "Now: ").c_str(), c.after.empty() ? "—" : c.after.c_str());
         }
         ui.mark("staff.changes");
     }
