@@ -246,13 +246,28 @@ std::vector<Forged> forge_all(const Keys& k, const Keys& stranger, std::span<con
         randombytes_buf(noise.data(), noise.size());
         out.push_back({"compressed-stream-is-noise.batch", BatchErrorKind::Corrupt, seal(honest_header(records, plain), noise)});
     }
+    {
+        // The second record carries a review whose decision no kiosk writes; the rest is honest and signed.
+        std::string ap;
+        for (std::size_t i = 0; i < records.size(); ++i) {
+            std::string body = frame_record(records[i]).value().substr(4);
+            if (i == 1)
+                body.insert(body.rfind(",\"submitted_ms\":"),
+                            R"(,"review":{"at_ms":1650000000000,"decision":"maybe","reason":"","reviewer":"王强"})");
+            for (int b = 0; b < 4; ++b) ap.push_back(static_cast<char>((body.size() >> (8 * b)) & 0xff));
+            ap += body;
+        }
+        out.push_back({"review-with-unknown-decision.batch", BatchErrorKind::BadRecord, seal(honest_header(records, ap), compress(ap))});
+    }
     return out;
 }
 
 std::string golden_dir() { return test::repo_path("tests/data/batches"); }
 
-// Rewrites every file in tests/data/batches/ (keeping existing key files).
-void regenerate_golden() {
+// Rewrites every file in tests/data/batches/ (keeping existing key files), or
+// only the corrupt file named `only`: a file added later must not change the
+// golden batch, which proves that batches written before still decode.
+void regenerate_golden(const std::string& only) {
     const std::string d = golden_dir();
     std::filesystem::create_directories(d);
     auto key_or_new = [&](const std::string& name, bool kiosk, Keys& k) {
@@ -273,6 +288,10 @@ void regenerate_golden() {
     EncodeOptions o;
     o.chunk_size = 4096;
     auto good = encode_batch(records, k.kiosk, k.commission.public_key, *dict(), o).value();
+    const bool all = only == "1";
+    for (const Forged& f : forge_all(k, stranger, records, good.bytes))
+        if (all || f.name == only) test::write_file(d + "/" + f.name, std::string(f.bytes.begin(), f.bytes.end()));
+    if (!all) return;
     test::write_file(d + "/golden-3-records.batch", std::string(good.bytes.begin(), good.bytes.end()));
     json expected = {{"batch_id", good.header.batch_id}, {"kiosk_id", good.header.kiosk_id()},
                      {"dictionary_id", good.header.dictionary_id}, {"records", json::array()}};
@@ -280,8 +299,6 @@ void regenerate_golden() {
         expected["records"].push_back({{"id", r.meta.id}, {"form_id", r.meta.form_id}, {"form_version", r.meta.form_version},
                                        {"content_hash", r.meta.content_hash}, {"submitted_ms", *r.meta.submitted_ms}});
     test::write_file(d + "/golden-3-records.expected.json", expected.dump(2) + "\n");
-    for (const Forged& f : forge_all(k, stranger, records, good.bytes))
-        test::write_file(d + "/" + f.name, std::string(f.bytes.begin(), f.bytes.end()));
 }
 
 // Copies a committed key file into `dir` with mode 0600 (git checks files out 0644).
@@ -777,7 +794,7 @@ TEST_CASE("batch: kiosk and commission key files: 0600, round trip, refused when
 }
 
 TEST_CASE("batch: golden batches: the committed files decode, or are refused, as their names say") {
-    if (const char* regen = std::getenv("SHENBAO_REGENERATE_GOLDEN"); regen && *regen) regenerate_golden();
+    if (const char* regen = std::getenv("SHENBAO_REGENERATE_GOLDEN"); regen && *regen) regenerate_golden(regen);
     test::TempDir tmp;
     auto kiosk = load_kiosk_identity(private_copy(tmp, "golden-kiosk.key"));
     auto commission = load_commission_keys(private_copy(tmp, "golden-commission.key"));
@@ -825,6 +842,7 @@ TEST_CASE("batch: golden batches: the committed files decode, or are refused, as
         {"record-altered-after-submit.batch", BatchErrorKind::BadRecord},
         {"data-after-compressed-frame.batch", BatchErrorKind::Corrupt},
         {"compressed-stream-is-noise.batch", BatchErrorKind::Corrupt},
+        {"review-with-unknown-decision.batch", BatchErrorKind::BadRecord},
     };
     for (const auto& [name, kind] : corrupt) {
         CAPTURE(name);

@@ -310,6 +310,7 @@ TEST_CASE("intake: the golden and corrupt batches of tests/data/batches are refu
         {"record-altered-after-submit.batch", 422, "bad-record"},
         {"data-after-compressed-frame.batch", 422, "corrupt"},
         {"compressed-stream-is-noise.batch", 422, "corrupt"},
+        {"review-with-unknown-decision.batch", 422, "bad-record"},
     };
     for (const Expect& e : cases) {
         CAPTURE(e.file);
