@@ -2,10 +2,11 @@
 // reviewer's name in the audit log, return → edit → resubmit with the changes
 // shown, refusals that change nothing, tamper detection, the outbox only taking
 // decided records, and the schema-4 → 5 migration of a committed v4 store.
+#include "shenbao/review.h"
+
 #include <doctest/doctest.h>
 
 #include "shenbao/keys.h"
-#include "shenbao/review.h"
 #include "shenbao/store.h"
 #include "shenbao/store_files.h"
 #include "test_support.h"
@@ -16,9 +17,11 @@ using nlohmann::json;
 namespace {
 
 // Runs SQL through the real sqlcipher shell, as an attacker with the key would.
-test::CommandResult sqlcipher(const std::string& db, const std::string& key_hex, const std::string& sql) {
+test::CommandResult sqlcipher(const std::string& db, const std::string& key_hex,
+                              const std::string& sql) {
     test::TempDir d;
-    std::string script = "PRAGMA key = \"x'" + key_hex + "'\";\nPRAGMA cipher_page_size = 4096;\n" + sql + "\n";
+    std::string script =
+        "PRAGMA key = \"x'" + key_hex + "'\";\nPRAGMA cipher_page_size = 4096;\n" + sql + "\n";
     test::write_file(d.file("script.sql"), script);
     return test::run("sqlcipher -batch '" + db + "' < '" + d.file("script.sql") + "'");
 }
@@ -71,15 +74,20 @@ TEST_CASE("store.review: decision names and the changed-fields comparison") {
     CHECK(changed_fields(after, after).empty());
 }
 
-TEST_CASE("store.review: return, edit, resubmit - the reviewer sees the changes - then recommend makes it ready to send") {
+TEST_CASE(
+    "store.review: return, edit, resubmit - the reviewer sees the changes - then recommend makes "
+    "it ready to send") {
     Fixture f;
-    const json first = {{"alliance_name", "重庆市甲产业技术创新联盟"}, {"staff_total", 20}, {"lead_name", "重庆甲公司"}};
+    const json first = {{"alliance_name", "重庆市甲产业技术创新联盟"},
+                        {"staff_total", 20},
+                        {"lead_name", "重庆甲公司"}};
     std::string id = f.submitted(first);
     CHECK(f.ids(ReviewQueue::Awaiting) == Ids{id});
     CHECK(f.ids(ReviewQueue::ReadyToSend).empty());
     CHECK_FALSE(f.store->get(id).value().review.has_value());
 
-    auto ret = f.store->review(id, ReviewDecision::Return, "李娜", "请补充科技人员总数（不少于30人）");
+    auto ret =
+        f.store->review(id, ReviewDecision::Return, "李娜", "请补充科技人员总数（不少于30人）");
     REQUIRE_MESSAGE(ret.ok(), ret.error().message);
     CHECK(ret->seq == 1);
     CHECK(ret->snapshot == first);
@@ -112,7 +120,8 @@ TEST_CASE("store.review: return, edit, resubmit - the reviewer sees the changes 
     CHECK_FALSE(rec->snapshot.has_value());
     auto decided = f.store->get(id).value();
     REQUIRE(decided.review.has_value());
-    CHECK(*decided.review == RecordReview{ReviewDecision::Recommend, "", "王强", rec->review.at_ms});
+    CHECK(*decided.review ==
+          RecordReview{ReviewDecision::Recommend, "", "王强", rec->review.at_ms});
     CHECK(f.ids(ReviewQueue::Awaiting).empty());
     CHECK(f.ids(ReviewQueue::ReadyToSend) == Ids{id});
     CHECK(f.ids(ReviewQueue::Recommended) == Ids{id});
@@ -126,8 +135,9 @@ TEST_CASE("store.review: return, edit, resubmit - the reviewer sees the changes 
         actors.push_back(e.actor);
         if (e.action.rfind("review:", 0) == 0) CHECK(e.at_ms > 0);
     }
-    CHECK(actions == std::vector<std::string>{"create", "status:submitted", "review:return", "status:returned", "status:submitted",
-                                               "review:recommend"});
+    CHECK(actions == std::vector<std::string>{"create", "status:submitted", "review:return",
+                                              "status:returned", "status:submitted",
+                                              "review:recommend"});
     CHECK(actors[2] == "staff:李娜");
     CHECK(actors[3] == "staff:李娜");
     CHECK(actors[5] == "staff:王强");
@@ -139,7 +149,9 @@ TEST_CASE("store.review: return, edit, resubmit - the reviewer sees the changes 
     CHECK_MESSAGE(rep.problems.empty(), (rep.problems.empty() ? "" : rep.problems[0]));
 }
 
-TEST_CASE("store.review: bad input - wrong state, no name, no reason, a second decision - clear errors, nothing changed") {
+TEST_CASE(
+    "store.review: bad input - wrong state, no name, no reason, a second decision - clear errors, "
+    "nothing changed") {
     Fixture f;
     auto draft = f.store->create_record("alliance-2022", 1).value().id;
     std::string id = f.submitted({{"alliance_name", "重庆市乙产业技术创新联盟"}});
@@ -149,7 +161,9 @@ TEST_CASE("store.review: bad input - wrong state, no name, no reason, a second d
     REQUIRE_FALSE(on_draft.ok());
     CHECK(on_draft.error().code == ErrorCode::InvalidTransition);
     CHECK(on_draft.error().message.find("is draft") != std::string::npos);
-    CHECK(f.store->review("01NOSUCHRECORD0000000000000", ReviewDecision::Recommend, "李娜", "").error().code == ErrorCode::NotFound);
+    CHECK(f.store->review("01NOSUCHRECORD0000000000000", ReviewDecision::Recommend, "李娜", "")
+              .error()
+              .code == ErrorCode::NotFound);
 
     auto no_reason = f.store->review(id, ReviewDecision::NotRecommend, "李娜", " \n ");
     REQUIRE_FALSE(no_reason.ok());
@@ -158,25 +172,35 @@ TEST_CASE("store.review: bad input - wrong state, no name, no reason, a second d
     auto no_name = f.store->review(id, ReviewDecision::Recommend, "  ", "");
     CHECK(no_name.error().code == ErrorCode::InvalidArgument);
     CHECK(no_name.error().message.find("reviewer's name is empty") != std::string::npos);
-    CHECK(f.store->review(id, ReviewDecision::Return, "李娜", "").error().code == ErrorCode::InvalidArgument);
-    CHECK(f.store->review(id, ReviewDecision::Recommend, "李\n娜", "").error().code == ErrorCode::InvalidArgument);
-    CHECK(f.store->review(id, ReviewDecision::Recommend, std::string(kReviewerNameMaxBytes + 1, 'x'), "").error().code ==
+    CHECK(f.store->review(id, ReviewDecision::Return, "李娜", "").error().code ==
           ErrorCode::InvalidArgument);
+    CHECK(f.store->review(id, ReviewDecision::Recommend, "李\n娜", "").error().code ==
+          ErrorCode::InvalidArgument);
+    CHECK(
+        f.store
+            ->review(id, ReviewDecision::Recommend, std::string(kReviewerNameMaxBytes + 1, 'x'), "")
+            .error()
+            .code == ErrorCode::InvalidArgument);
 
     CHECK(f.audit_size() == audit_before);
     CHECK(f.store->reviews(id).value().empty());
     CHECK(f.store->get(id).value().meta.status == RecordStatus::Submitted);
     CHECK(f.ids(ReviewQueue::Awaiting) == Ids{id});
 
-    REQUIRE(f.store->review(id, ReviewDecision::NotRecommend, "李娜", "科技人员不足30人，不符合申报条件").ok());
+    REQUIRE(
+        f.store
+            ->review(id, ReviewDecision::NotRecommend, "李娜", "科技人员不足30人，不符合申报条件")
+            .ok());
     const std::size_t audit_decided = f.audit_size();
     CHECK(audit_decided == audit_before + 1);
     auto again = f.store->review(id, ReviewDecision::Recommend, "王强", "");
     REQUIRE_FALSE(again.ok());
     CHECK(again.error().code == ErrorCode::InvalidTransition);
-    CHECK(again.error().message.find("already decided (not-recommend by 李娜)") != std::string::npos);
+    CHECK(again.error().message.find("already decided (not-recommend by 李娜)") !=
+          std::string::npos);
     // The low-level return cannot undo a final decision either.
-    CHECK(f.store->set_status(id, RecordStatus::Returned, "staff:王强", "重新审核").error().code == ErrorCode::InvalidTransition);
+    CHECK(f.store->set_status(id, RecordStatus::Returned, "staff:王强", "重新审核").error().code ==
+          ErrorCode::InvalidTransition);
     CHECK(f.audit_size() == audit_decided);
     CHECK(f.store->reviews(id).value().size() == 1);
     CHECK(f.ids(ReviewQueue::NotRecommended) == Ids{id});
@@ -184,7 +208,9 @@ TEST_CASE("store.review: bad input - wrong state, no name, no reason, a second d
     CHECK(f.store->verify().value().problems.empty());
 }
 
-TEST_CASE("store.review: verify detects an altered, deleted or re-dated decision and an altered snapshot") {
+TEST_CASE(
+    "store.review: verify detects an altered, deleted or re-dated decision and an altered "
+    "snapshot") {
     Fixture f;
     std::string a = f.submitted({{"alliance_name", "甲"}});
     std::string b = f.submitted({{"alliance_name", "乙"}});
@@ -203,23 +229,37 @@ TEST_CASE("store.review: verify detects an altered, deleted or re-dated decision
         return false;
     };
     // Flip the decision: not-recommend becomes recommend.
-    REQUIRE(sqlcipher(f.db, f.key_hex(), "UPDATE reviews SET decision = 'recommend' WHERE record_id = '" + a + "';").exit_code == 0);
+    REQUIRE(sqlcipher(f.db, f.key_hex(),
+                      "UPDATE reviews SET decision = 'recommend' WHERE record_id = '" + a + "';")
+                .exit_code == 0);
     auto p1 = problems();
     CHECK(p1.size() == 1);
     CHECK(has(p1, "review 1 of record " + a + " was altered"));
-    REQUIRE(sqlcipher(f.db, f.key_hex(), "UPDATE reviews SET decision = 'not-recommend', at_ms = at_ms + 1 WHERE record_id = '" + a + "';")
-                .exit_code == 0);
+    REQUIRE(
+        sqlcipher(
+            f.db, f.key_hex(),
+            "UPDATE reviews SET decision = 'not-recommend', at_ms = at_ms + 1 WHERE record_id = '" +
+                a + "';")
+            .exit_code == 0);
     CHECK(has(problems(), "review 1 of record " + a + " was altered"));
-    REQUIRE(sqlcipher(f.db, f.key_hex(), "UPDATE reviews SET at_ms = at_ms - 1 WHERE record_id = '" + a + "';").exit_code == 0);
-    CHECK(problems().empty());  // put back exactly: verifies again
-    REQUIRE(sqlcipher(f.db, f.key_hex(), "UPDATE reviews SET snapshot = '{\"alliance_name\":\"丙\"}' WHERE record_id = '" + b + "';")
+    REQUIRE(sqlcipher(f.db, f.key_hex(),
+                      "UPDATE reviews SET at_ms = at_ms - 1 WHERE record_id = '" + a + "';")
                 .exit_code == 0);
+    CHECK(problems().empty());  // put back exactly: verifies again
+    REQUIRE(
+        sqlcipher(f.db, f.key_hex(),
+                  "UPDATE reviews SET snapshot = '{\"alliance_name\":\"丙\"}' WHERE record_id = '" +
+                      b + "';")
+            .exit_code == 0);
     CHECK(has(problems(), "snapshot of the returned data was altered"));
-    REQUIRE(sqlcipher(f.db, f.key_hex(), "DELETE FROM reviews WHERE record_id = '" + a + "';").exit_code == 0);
+    REQUIRE(sqlcipher(f.db, f.key_hex(), "DELETE FROM reviews WHERE record_id = '" + a + "';")
+                .exit_code == 0);
     CHECK(has(problems(), "review 1 of record " + a + " is in the audit log but was deleted"));
 }
 
-TEST_CASE("store.review: only records with a final decision are filed into a batch, and purge drops the snapshots") {
+TEST_CASE(
+    "store.review: only records with a final decision are filed into a batch, and purge drops the "
+    "snapshots") {
     Fixture f;
     std::string id = f.submitted({{"alliance_name", "甲"}});
     auto batch = [&](const std::string& batch_id) {
@@ -240,7 +280,8 @@ TEST_CASE("store.review: only records with a final decision are filed into a bat
     REQUIRE(f.store->review(id, ReviewDecision::Return, "李娜", "请补充").ok());
     REQUIRE(f.store->save_field(id, "alliance_name", "甲（修改）").ok());
     REQUIRE(f.store->set_status(id, RecordStatus::Submitted, "applicant").ok());
-    CHECK(f.store->enqueue_batch(batch(new_ulid()), {{id, hash()}}).error().code == ErrorCode::InvalidTransition);
+    CHECK(f.store->enqueue_batch(batch(new_ulid()), {{id, hash()}}).error().code ==
+          ErrorCode::InvalidTransition);
     REQUIRE(f.store->review(id, ReviewDecision::Recommend, "王强", "同意推荐").ok());
     std::string b = new_ulid();
     REQUIRE(f.store->enqueue_batch(batch(b), {{id, hash()}}).ok());
@@ -276,7 +317,9 @@ TEST_CASE("store.review: a store made by the schema-4 code migrates to 5 with it
     CHECK(rows[1].status == RecordStatus::Returned);
     CHECK(rows[2].status == RecordStatus::Draft);
     auto a = s.get(rows[0].id).value();
-    CHECK(a.data == json{{"alliance_name", "重庆市智能网联汽车产业技术创新联盟"}, {"lead_name", "重庆甲公司"}, {"staff_total", 45}});
+    CHECK(a.data == json{{"alliance_name", "重庆市智能网联汽车产业技术创新联盟"},
+                         {"lead_name", "重庆甲公司"},
+                         {"staff_total", 45}});
     CHECK(a.meta.content_hash == content_hash_of(a.data));
     CHECK(s.get(rows[2].id).value().data["alliance_name"] == "重庆市新材料产业技术创新联盟");
     std::string returned_comment;

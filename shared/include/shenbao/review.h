@@ -14,12 +14,11 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace shenbao {
 
@@ -40,7 +39,7 @@ inline constexpr std::size_t kReviewCommentMaxBytes = 4000;
 // object and the intake's review columns.
 struct RecordReview {
     ReviewDecision decision = ReviewDecision::Recommend;
-    std::string reason;    // comment (recommend, may be empty) or reason (not-recommend, never empty)
+    std::string reason;  // comment (recommend, may be empty) or reason (not-recommend, never empty)
     std::string reviewer;  // the staff member's name as they gave it
     std::int64_t at_ms = 0;
     friend bool operator==(const RecordReview&, const RecordReview&) = default;

@@ -208,7 +208,9 @@ public:
     Result<std::int64_t> count(std::optional<RecordStatus> status = std::nullopt);
 
     // Moves a record along its lifecycle, with an audit entry; leaving draft or
-    // returned freezes the content hash. `detail` goes to the audit log.
+    // returned freezes the content hash. `detail` goes to the audit log. Staff
+    // return a record with review() (decision, snapshot, name); set_status(Returned)
+    // is the bare move and refuses a record that has a final decision.
     Status set_status(const std::string& record_id, RecordStatus to, const std::string& actor,
                       const std::string& detail = "");
 
