@@ -52,7 +52,7 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-WORK_DIRS = []
+REVIEWER = "基准审核员"  # the agent sends only reviewed applications: these are all recommended
 
 
 def die(msg):
@@ -165,11 +165,12 @@ def make_kiosk(tools, root, n, short=False):
     run([tools.store, "--data-dir", d, "init"])
     if short:
         distinct = min(n, 1000)
-        run([tools.store, "--data-dir", d, "generate", "-n", str(distinct), "--seed", "1", "--short-texts"])
+        run([tools.store, "--data-dir", d, "generate", "-n", str(distinct), "--seed", "1", "--short-texts",
+             "--recommend-as", REVIEWER])
         if n > distinct:
             multiply_backlog(d, n // distinct)
     else:
-        run([tools.store, "--data-dir", d, "generate", "-n", str(n), "--seed", "1"])
+        run([tools.store, "--data-dir", d, "generate", "-n", str(n), "--seed", "1", "--recommend-as", REVIEWER])
     ident = run([tools.sync, "identity", "--create", "--file", os.path.join(d, "kiosk.identity")]).strip().splitlines()[-1]
     return d, ident.strip()
 
@@ -178,8 +179,9 @@ def multiply_backlog(d, copies):
     """Copies every submitted record `copies - 1` more times under new ids, in one
     transaction, with the sqlcipher shell: generating 100,000 applications one by one
     through the store (three durable transactions each) would take most of an hour.
-    The copies keep their data and content hash (the intake accepts them: ids differ);
-    they have no audit entries, which the agent does not need. Schema: the table at the
+    The copies keep their data, content hash and review (recommended: only reviewed
+    records are sent); the intake accepts them (ids differ). They have no audit
+    entries, which the agent does not need. Schema: the table at the
     top of shared/src/store.cpp."""
     key = open(os.path.join(d, "store.key")).read().strip()
     new_id = "substr(r.id, 1, 10) || printf('%04d%012d', k.i, r.rowid)"
@@ -191,12 +193,15 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) INS
 INSERT INTO record_fields(record_id, field_id, value, updated_ms)
   SELECT %s, f.field_id, f.value, f.updated_ms FROM records r, k JOIN record_fields f ON f.record_id = r.id
   WHERE r.status = 'submitted';
+INSERT INTO reviews(record_id, seq, decision, comment, reviewer, at_ms, content_hash, snapshot)
+  SELECT %s, v.seq, v.decision, v.comment, v.reviewer, v.at_ms, v.content_hash, v.snapshot
+  FROM records r, k JOIN reviews v ON v.record_id = r.id WHERE r.status = 'submitted';
 INSERT INTO records(id, form_id, form_version, status, created_ms, updated_ms, submitted_ms, content_hash)
   SELECT %s, r.form_id, r.form_version, r.status, r.created_ms, r.updated_ms, r.submitted_ms, r.content_hash
   FROM records r, k WHERE r.status = 'submitted';
 COMMIT;
 SELECT count(*) FROM records;
-""" % (key, copies - 1, new_id, new_id)
+""" % (key, copies - 1, new_id, new_id, new_id)
     out = subprocess.run(["sqlcipher", os.path.join(d, "store.db")], input=sql, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True)
     if out.returncode != 0 or "Error" in out.stdout:

@@ -155,7 +155,8 @@ std::variant<Committed, Refusal> Ingest::commit(const std::string& upload_id) {
     RecordPipe pipe;
     std::thread validator([&] {
         while (auto r = pipe.pop()) {
-            IncomingRecord in{r->meta.id, r->meta.form_id, r->meta.form_version, r->meta.content_hash, r->meta.submitted_ms, "", ""};
+            // The district's decision rides along as the decoder checked it.
+            IncomingRecord in{r->meta.id, r->meta.form_id, r->meta.form_version, r->meta.content_hash, r->meta.submitted_ms, "", "", r->review};
             try {
                 in.data = r->data.dump();  // canonical: sorted keys, no spaces — the bytes content_hash covers
             } catch (const std::exception& e) {

@@ -30,6 +30,11 @@
 // |          | submitted_ms  | INTEGER | Unix ms the applicant submitted it at the kiosk, or NULL |
 // |          | data          | TEXT    | the canonical JSON data, byte-identical to the kiosk's   |
 // |          | received_ms   | INTEGER | Unix ms of the commit that stored it                     |
+// | records  | review_decision | TEXT  | the district's final decision: recommend / not-recommend |
+// |  (v2)    |               |         | (review.h); NULL when the batch carried no review         |
+// |          | review_reason | TEXT    | its comment or reason (NULL with no review)              |
+// |          | reviewer      | TEXT    | the district staff member who decided                    |
+// |          | review_at_ms  | INTEGER | Unix ms of the decision at the kiosk                     |
 //
 // Rules: a batch is stored in one BEGIN IMMEDIATE transaction; a record id
 // already stored is never overwritten (same hash: duplicate; other hash:
@@ -94,9 +99,15 @@ CREATE TABLE records (
 );
 CREATE INDEX records_by_kiosk ON records(kiosk_id);
 )sql"},
+    {2, R"sql(
+ALTER TABLE records ADD COLUMN review_decision TEXT;
+ALTER TABLE records ADD COLUMN review_reason TEXT;
+ALTER TABLE records ADD COLUMN reviewer TEXT;
+ALTER TABLE records ADD COLUMN review_at_ms INTEGER;
+)sql"},
 };
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion);
 
 ErrorCode code_of(int rc) {
@@ -435,8 +446,8 @@ Result<CommitOutcome> IntakeDb::commit_batch(const std::string& upload_id, const
             if (int r = ins.step(); r != SQLITE_DONE) return db_error(db, path_, "storing a batch", r);
         }
         Stmt find(db, "SELECT content_hash, batch_id FROM records WHERE id = ?");
-        Stmt ins(db, "INSERT INTO records(id, kiosk_id, batch_id, form_id, form_version, content_hash, submitted_ms, data, received_ms) "
-                     "VALUES(?,?,?,?,?,?,?,?,?)");
+        Stmt ins(db, "INSERT INTO records(id, kiosk_id, batch_id, form_id, form_version, content_hash, submitted_ms, data, received_ms, "
+                     "review_decision, review_reason, reviewer, review_at_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
         for (const IncomingRecord& rec : records) {
             ReceiptRecord out{rec.id, rec.content_hash, ReceiptOutcome::Accepted, ""};
             find.bind(1, rec.id);
@@ -462,6 +473,10 @@ Result<CommitOutcome> IntakeDb::commit_batch(const std::string& upload_id, const
                 ins.bind(1, rec.id).bind(2, kiosk_id).bind(3, batch_id).bind(4, rec.form_id)
                     .bind(5, std::int64_t{rec.form_version}).bind(6, rec.content_hash).bind(7, rec.submitted_ms)
                     .bind(8, rec.data).bind(9, now);
+                if (rec.review) {
+                    ins.bind(10, std::string(review_decision_name(rec.review->decision))).bind(11, rec.review->reason)
+                        .bind(12, rec.review->reviewer).bind(13, rec.review->at_ms);
+                }  // else the four stay NULL (reset cleared the bindings)
                 if (int r = ins.step(); r != SQLITE_DONE) return db_error(db, path_, "storing record " + rec.id, r);
                 ins.reset();
             }
@@ -484,12 +499,15 @@ Status IntakeDb::each_record(const std::function<void(const StoredRecord&)>& eac
     std::lock_guard lock(mu_);
     Stmt q(conn_->handle,
            "SELECT r.id, r.kiosk_id, COALESCE(k.district, ''), r.batch_id, r.form_id, r.form_version, r.content_hash, "
-           "r.submitted_ms, r.data, r.received_ms FROM records r LEFT JOIN kiosks k ON k.kiosk_id = r.kiosk_id "
+           "r.submitted_ms, r.data, r.received_ms, r.review_decision, r.review_reason, r.reviewer, r.review_at_ms "
+           "FROM records r LEFT JOIN kiosks k ON k.kiosk_id = r.kiosk_id "
            "ORDER BY r.received_ms, r.id");
     int rc;
     while ((rc = q.step()) == SQLITE_ROW) {
         StoredRecord r{q.text(0), q.text(1), q.text(2), q.text(3), q.text(4), static_cast<int>(q.int64(5)),
-                       q.text(6), q.opt_int64(7), q.text(8), q.int64(9)};
+                       q.text(6), q.opt_int64(7), q.text(8), q.int64(9), std::nullopt};
+        if (auto decision = parse_review_decision(q.text(10)); decision && q.opt_int64(13))
+            r.review = RecordReview{*decision, q.text(11), q.text(12), *q.opt_int64(13)};
         each(r);
     }
     if (rc != SQLITE_DONE) return db_error(conn_->handle, path_, "reading records", rc);

@@ -13,6 +13,7 @@
 
 #include "shenbao/receipt.h"
 #include "shenbao/result.h"
+#include "shenbao/review.h"
 
 namespace shenbao::intake {
 
@@ -49,6 +50,7 @@ struct StoredRecord {
     std::optional<std::int64_t> submitted_ms;
     std::string data;  // canonical JSON, byte-identical to what the kiosk froze at submit
     std::int64_t received_ms = 0;
+    std::optional<RecordReview> review;  // the district's final decision; nullopt when the batch carried none
 };
 
 // One record of a batch being committed, as the intake judged it before storing.
@@ -59,6 +61,7 @@ struct IncomingRecord {
     std::optional<std::int64_t> submitted_ms;
     std::string data;    // canonical JSON
     std::string invalid; // non-empty: the validation failure (not stored; listed in the receipt)
+    std::optional<RecordReview> review;  // the district's final decision, as the batch carried it
 };
 
 // What commit_batch did.

@@ -141,6 +141,13 @@ std::string cell_of(const json* v) {
     return csv_cell(v->dump(), true);  // tables and multiple choices as JSON text
 }
 
+// The district's review as exported: {"at_ms","decision","reason","reviewer"}, or null.
+json review_json(const std::optional<RecordReview>& review) {
+    if (!review) return nullptr;
+    return {{"at_ms", review->at_ms}, {"decision", review_decision_name(review->decision)}, {"reason", review->reason},
+            {"reviewer", review->reviewer}};
+}
+
 int export_records(const std::string& data_dir, const std::string& format, const std::string& out_path, const std::string& form_id,
                    bool bom) {
     auto db = open_db(data_dir);
@@ -157,7 +164,8 @@ int export_records(const std::string& data_dir, const std::string& format, const
             }
             json meta = {{"id", r.id}, {"district", r.district}, {"kiosk_id", r.kiosk_id}, {"batch_id", r.batch_id},
                          {"form_id", r.form_id}, {"form_version", r.form_version}, {"content_hash", r.content_hash},
-                         {"submitted_ms", r.submitted_ms ? json(*r.submitted_ms) : json(nullptr)}, {"received_ms", r.received_ms}};
+                         {"submitted_ms", r.submitted_ms ? json(*r.submitted_ms) : json(nullptr)}, {"received_ms", r.received_ms},
+                         {"review", review_json(r.review)}};
             std::string m = meta.dump();
             m.pop_back();  // the data goes in as stored, byte for byte
             out += (n++ ? ",\n" : "\n") + m + ",\"data\":" + r.data + "}";
@@ -169,7 +177,8 @@ int export_records(const std::string& data_dir, const std::string& format, const
         if (!form.ok()) return fail(form.error().message + " (choose the form with --form)", kUsage);
         std::vector<const Field*> fields = form->all_fields();
         if (bom) out = "\xEF\xBB\xBF";
-        out += "id,district,kiosk_id,batch_id,form_id,form_version,content_hash,submitted_ms,received_ms";
+        out += "id,district,kiosk_id,batch_id,form_id,form_version,content_hash,submitted_ms,received_ms,"
+               "review_decision,review_reason,reviewer,review_at_ms";
         for (const Field* f : fields) out += "," + csv_cell(f->id, true);
         out += "\r\n";
         st = db.value()->each_record([&](const StoredRecord& r) {
@@ -180,7 +189,10 @@ int export_records(const std::string& data_dir, const std::string& format, const
             json data = json::parse(r.data, nullptr, false);
             out += csv_cell(r.id, true) + "," + csv_cell(r.district, true) + "," + r.kiosk_id + "," + r.batch_id + "," +
                    csv_cell(r.form_id, true) + "," + std::to_string(r.form_version) + "," + r.content_hash + "," +
-                   (r.submitted_ms ? std::to_string(*r.submitted_ms) : "") + "," + std::to_string(r.received_ms);
+                   (r.submitted_ms ? std::to_string(*r.submitted_ms) : "") + "," + std::to_string(r.received_ms) + "," +
+                   (r.review ? std::string(review_decision_name(r.review->decision)) + "," + csv_cell(r.review->reason, true) + "," +
+                                   csv_cell(r.review->reviewer, true) + "," + std::to_string(r.review->at_ms)
+                             : std::string(",,,"));
             for (const Field* f : fields) {
                 auto it = data.is_object() ? data.find(f->id) : data.end();
                 out += "," + cell_of(data.is_object() && it != data.end() ? &*it : nullptr);

@@ -144,6 +144,8 @@ void KioskModel::end_session() {
     notice_ = {};
     staff_ = false;
     staff_record_ = {};
+    staff_reviews_.clear();
+    staff_changes_.reset();
     entry_ = {};
     lang_ = settings_.lang;
     screen_ = store_ ? Screen::Welcome : Screen::Fatal;
@@ -431,6 +433,16 @@ void KioskModel::open_leave() {
     notice_ = {};
 }
 
+void KioskModel::leave_back() {
+    touch();
+    if (receipt_.empty()) {
+        go_section(section_);
+        return;
+    }
+    screen_ = Screen::Receipt;
+    notice_ = {};
+}
+
 bool KioskModel::leave_with_pin(const std::string& pin, const std::string& again) {
     touch();
     static const std::regex digits(R"(\d{4,8})");
@@ -537,11 +549,20 @@ bool KioskModel::staff_login(const std::string& pin) {
 }
 
 std::vector<KioskModel::StaffRow> KioskModel::staff_records(std::optional<RecordStatus> status, const std::string& search) const {
-    std::vector<StaffRow> out;
-    if (!staff_) return out;
+    if (!staff_) return {};
     auto metas = store_->list(status);
-    if (!metas.ok()) return out;
-    for (const RecordMeta& m : *metas) {
+    return metas.ok() ? staff_rows(*metas, search) : std::vector<StaffRow>{};
+}
+
+std::vector<KioskModel::StaffRow> KioskModel::staff_review_queue(const std::string& search) const {
+    if (!staff_) return {};
+    auto metas = store_->list_review(ReviewQueue::Awaiting);
+    return metas.ok() ? staff_rows(*metas, search) : std::vector<StaffRow>{};
+}
+
+std::vector<KioskModel::StaffRow> KioskModel::staff_rows(const std::vector<RecordMeta>& metas, const std::string& search) const {
+    std::vector<StaffRow> out;
+    for (const RecordMeta& m : metas) {
         auto r = store_->get(m.id);
         if (!r.ok()) continue;
         auto text = [&](const char* id) {
@@ -567,30 +588,88 @@ void KioskModel::staff_open(const std::string& record_id) {
         return;
     }
     staff_record_ = std::move(*r);
+    load_staff_review();
     screen_ = Screen::StaffRecord;
 }
 
-bool KioskModel::staff_return(const std::string& comment) {
+namespace {
+
+// A field value as one line of text for the changes list (tables and choices as JSON), cut for the screen.
+std::string change_text(const std::optional<json>& v) {
+    if (!v || !is_filled(&*v)) return "";
+    std::string s = v->is_string() ? v->get<std::string>() : v->dump();
+    return sanitize_input(s, false, 200, nullptr);
+}
+
+}  // namespace
+
+void KioskModel::load_staff_review() {
+    staff_reviews_.clear();
+    staff_changes_.reset();
+    if (auto history = store_->reviews(staff_record_.meta.id); history.ok()) staff_reviews_ = std::move(*history);
+    // While the applicant is still correcting, there is nothing to compare yet.
+    if (staff_record_.meta.status == RecordStatus::Returned) return;
+    auto changes = store_->changes_since_return(staff_record_.meta.id);
+    if (!changes.ok() || !*changes) return;
+    // In form order, so the reviewer reads them as the applicant filled them in.
+    std::map<std::string, const FieldChange*> by_id;
+    for (const FieldChange& c : **changes) by_id[c.field_id] = &c;
+    std::vector<ChangeRow> rows;
+    for (const Field* f : form_.all_fields())
+        if (auto it = by_id.find(f->id); it != by_id.end()) {
+            rows.push_back({f->id, f->label, change_text(it->second->before), change_text(it->second->after)});
+            by_id.erase(it);
+        }
+    for (const auto& [id, c] : by_id) rows.push_back({id, Text{id, id}, change_text(c->before), change_text(c->after)});
+    staff_changes_ = std::move(rows);
+}
+
+bool KioskModel::staff_can_decide() const {
+    return staff_ && staff_record_.meta.status == RecordStatus::Submitted && !staff_record_.review;
+}
+
+bool KioskModel::staff_decide(ReviewDecision decision, const std::string& comment) {
     touch();
     if (!staff_ || staff_record_.meta.id.empty()) return false;
-    if (comment.find_first_not_of(" \n") == std::string::npos) {
-        set_notice("请写明需要修改的内容", "Please say what needs correcting");
+    std::string reviewer = sanitize_input(entry_.reviewer, false, 30, nullptr);
+    // The name goes into the audit log and the commission's export: no stray spaces around it.
+    reviewer.erase(0, std::min(reviewer.size(), reviewer.find_first_not_of(' ')));
+    reviewer.erase(reviewer.find_last_not_of(' ') + 1);
+    const std::string text = sanitize_input(comment, true, 1000, nullptr);
+    if (auto problem = review_input_problem(decision, reviewer, text)) {
+        if (reviewer.find_first_not_of(" \t") == std::string::npos)
+            set_notice("请填写审核人姓名", "Please give your name as the reviewer");
+        else if (decision == ReviewDecision::NotRecommend)
+            set_notice("不推荐须写明理由", "Not recommending needs a reason");
+        else if (decision == ReviewDecision::Return)
+            set_notice("退回须写明需要修改的内容", "Returning needs a comment saying what to correct");
+        else
+            set_notice("无法记录：" + *problem, "Cannot record: " + *problem);
         return false;
     }
-    Status st = store_->set_status(staff_record_.meta.id, RecordStatus::Returned, "staff", sanitize_input(comment, true, 2000, nullptr));
-    if (!st.ok()) {
-        set_notice("退回失败：" + st.error().message, "Returning failed: " + st.error().message);
+    auto done = store_->review(staff_record_.meta.id, decision, reviewer, text);
+    if (!done.ok()) {
+        set_notice("未能记录审核意见：" + done.error().message, "The decision was not recorded: " + done.error().message);
         return false;
     }
     staff_open(staff_record_.meta.id);
-    set_notice("已退回申请人修改", "Returned to the applicant for corrections");
+    switch (decision) {
+        case ReviewDecision::Recommend: set_notice("已推荐（将随下次同步报送）", "Recommended (sent with the next sync)"); break;
+        case ReviewDecision::Return: set_notice("已退回申请人修改", "Returned to the applicant for corrections"); break;
+        case ReviewDecision::NotRecommend: set_notice("已记录不推荐（将随下次同步报送）", "Not recommended (sent with the next sync)"); break;
+    }
     return true;
 }
 
 KioskModel::SyncStatus KioskModel::sync_status() const {
     SyncStatus s;
     auto n = [&](RecordStatus st) { auto c = store_->count(st); return c.ok() ? *c : 0; };
-    s.submitted = n(RecordStatus::Submitted);
+    auto in_queue = [&](ReviewQueue q) {
+        auto rows = store_->list_review(q);
+        return rows.ok() ? static_cast<std::int64_t>(rows->size()) : 0;
+    };
+    s.awaiting_review = in_queue(ReviewQueue::Awaiting);
+    s.ready = in_queue(ReviewQueue::ReadyToSend);
     s.synced = n(RecordStatus::Synced);
     if (auto q = store_->quarantined(); q.ok()) s.quarantined = std::move(q.value());
     s.queued = n(RecordStatus::Queued) - static_cast<std::int64_t>(s.quarantined.size());
@@ -638,6 +717,8 @@ void KioskModel::staff_back() {
     if (!staff_) return;
     screen_ = Screen::Staff;
     staff_record_ = {};
+    staff_reviews_.clear();
+    staff_changes_.reset();
 }
 
 // [SECTION] Staff: paper

@@ -34,7 +34,7 @@ enum class Screen {
     Resume,      // enter code + PIN
     StaffLogin,
     Staff,       // records by status, sync status, settings
-    StaffRecord, // one record read-only, return for corrections
+    StaffRecord, // one record read-only with the review panel (初审): decide, see changes since a return
     Fatal,       // the store cannot be opened: staff-facing error naming the file
 };
 
@@ -107,6 +107,7 @@ public:
     // Part of the session: cleared with everything else when it ends.
     struct Entry {
         std::string code, pin, pin_again, staff_pin, comment, search;
+        std::string reviewer;  // the staff member's name for review decisions; kept while staff stay signed in
         int target = 0;  // which of the boxes the keypad types into
     };
     Entry& entry() { return entry_; }
@@ -133,9 +134,13 @@ public:
     void set_commitment(bool confirmed);
     // Submits when nothing blocks it; else stays and sets the notice.
     bool submit();
+    // From the form: save and leave. From the receipt: a code and PIN to come back
+    // with if the district returns the application for corrections.
     void open_leave();
     // Saves everything and issues a resume code; PIN must be 4–8 digits, typed twice alike.
     bool leave_with_pin(const std::string& pin, const std::string& again);
+    // Back from the leave screen: to the form, or to the receipt after a submit.
+    void leave_back();
     void open_resume();
     // Restores every field and the position; a wrong code or PIN says only that.
     bool resume(const std::string& code, const std::string& pin);
@@ -153,14 +158,37 @@ public:
         std::string lead;  // lead unit
     };
     std::vector<StaffRow> staff_records(std::optional<RecordStatus> status, const std::string& search) const;
+    // Submitted records without a final decision (the review queue), newest first.
+    std::vector<StaffRow> staff_review_queue(const std::string& search) const;
     void staff_open(const std::string& record_id);
     const Record& staff_record() const { return staff_record_; }
-    bool staff_return(const std::string& comment);
+    // [SECTION] Preliminary review (初审) of the open record
+    // Whether the open record awaits a decision (submitted, no final decision yet).
+    bool staff_can_decide() const;
+    // Records `decision` by entry().reviewer with `comment` (store.h Store::review):
+    // return sends it back to the applicant, recommend / not-recommend are final.
+    // A missing name, a missing reason or a record in the wrong state sets the
+    // notice and changes nothing; returns whether it was recorded.
+    bool staff_decide(ReviewDecision decision, const std::string& comment);
+    // The open record's decisions, oldest first.
+    const std::vector<ReviewEntry>& staff_reviews() const { return staff_reviews_; }
+    // One field the applicant changed since the last return, for the reviewer.
+    struct ChangeRow {
+        std::string field_id;
+        Text label;          // the field's label from the form (its id when the form has no such field)
+        std::string before;  // display text, "" when the field was empty or missing
+        std::string after;
+    };
+    // What changed since the open record's last return, in form order, once it is
+    // resubmitted; nullopt when it was never returned or is still with the applicant.
+    const std::optional<std::vector<ChangeRow>>& staff_changes() const { return staff_changes_; }
     // What the staff screen's sync tab shows. Quarantined records are queued in the
     // store but are not waiting for the agent: they are counted apart, with the
     // commission's reason, until staff release them.
     struct SyncStatus {
-        std::int64_t queued = 0, submitted = 0, synced = 0, live_batches = 0;
+        std::int64_t queued = 0, synced = 0, live_batches = 0;
+        std::int64_t awaiting_review = 0;  // submitted, no final decision: not sent until reviewed
+        std::int64_t ready = 0;            // submitted with a final decision: the agent's next batches
         std::string last_success, last_attempt, last_error;
         std::vector<QuarantineEntry> quarantined;
     };
@@ -187,6 +215,8 @@ private:
     void set_notice(std::string zh, std::string en);
     void show_issues_for(const std::string& field_id);
     nlohmann::json* cell(const std::string& path, const Field** field);
+    std::vector<StaffRow> staff_rows(const std::vector<RecordMeta>& metas, const std::string& search) const;
+    void load_staff_review();
 
     Store* store_;
     const FormDefinition& form_;
@@ -208,6 +238,8 @@ private:
     std::int64_t last_input_ms_ = 0;
     bool staff_ = false;
     Record staff_record_;
+    std::vector<ReviewEntry> staff_reviews_;
+    std::optional<std::vector<ChangeRow>> staff_changes_;
     Entry entry_;
     std::string default_export_dir_, last_export_;
     bool export_folder(std::string* folder);

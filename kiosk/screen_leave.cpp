@@ -58,11 +58,17 @@ void draw_leave(KioskModel& m, Ui& ui) {
         if (ui.button("leave.done", tr(m, "完成", "Done"), false, true)) m.end_session();
         return;
     }
+    const bool submitted = !m.receipt_reference().empty();  // from the receipt: a code for corrections
     ImGui::SetWindowFontScale(1.3f);
-    ImGui::TextUnformatted(tr(m, "保存并离开", "Save and leave").c_str());
+    ImGui::TextUnformatted(submitted ? tr(m, "领取修改码", "A code for corrections").c_str() : tr(m, "保存并离开", "Save and leave").c_str());
     ImGui::SetWindowFontScale(1.0f);
-    ImGui::TextWrapped("%s", tr(m, "设置一个 4 到 8 位数字的 PIN，凭续填码和 PIN 可随时回来继续填写。",
-                                "Choose a PIN of 4 to 8 digits. With the resume code and the PIN you can come back at any time.").c_str());
+    if (submitted)
+        ImGui::TextWrapped("%s", tr(m, "设置一个 4 到 8 位数字的 PIN。如区县经济信息委退回修改，凭续填码和 PIN 回来修改后重新提交。",
+                                    "Choose a PIN of 4 to 8 digits. If the district office returns the application for corrections, "
+                                    "come back with the code and the PIN to correct and resubmit it.").c_str());
+    else
+        ImGui::TextWrapped("%s", tr(m, "设置一个 4 到 8 位数字的 PIN，凭续填码和 PIN 可随时回来继续填写。",
+                                    "Choose a PIN of 4 to 8 digits. With the resume code and the PIN you can come back at any time.").c_str());
     ui.notice(m);
     auto& e = m.entry();
     ImGui::BeginGroup();
@@ -74,7 +80,7 @@ void draw_leave(KioskModel& m, Ui& ui) {
     if (keypad(ui, "leave.key", "123456789", e.target == 0 ? e.pin : e.pin_again, 8, 3)) m.touch();
     ImGui::EndGroup();
     ImGui::Dummy(ImVec2(0, ui.target * 0.5f));
-    if (ui.button("leave.back", tr(m, "‹ 返回填写", "‹ Back to the form"))) m.go_section(m.section());
+    if (ui.button("leave.back", submitted ? tr(m, "‹ 返回", "‹ Back") : tr(m, "‹ 返回填写", "‹ Back to the form"))) m.leave_back();
     ImGui::SameLine();
     if (ui.button("leave.confirm", tr(m, "保存并获取续填码", "Save and get my code"), false, true)) {
         std::string pin = e.pin, again = e.pin_again;

@@ -1,6 +1,8 @@
-// Staff mode behind the staff PIN: records by status with search, one record
-// read-only with "return for corrections" and its PDF (save / print), the sync
-// status, paper (附件3 export, export folder, printer) and settings.
+// Staff mode behind the staff PIN: records by status (or awaiting review) with
+// search, one record read-only with the review panel (初审: recommend, return
+// for corrections, not recommend, by name; what changed since a return) and its
+// PDF (save / print), the sync status with the records the commission refused,
+// paper (附件3 export, export folder, printer) and settings.
 #include "ui.h"
 
 #include <imgui_stdlib.h>
@@ -65,20 +67,25 @@ void home(KioskModel& m, Ui& ui) {
 
     if (ImGui::BeginTabBar("staff-tabs")) {
         if (ImGui::BeginTabItem(tr(m, "申报记录", "Records").c_str())) {
-            static const char* names[] = {"all", "draft", "submitted", "returned", "queued", "synced"};
+            static const char* names[] = {"all", "draft", "submitted", "returned", "queued", "synced", "awaiting-review"};
             static int filter = 0;  // UI-only choice; holds no applicant data
-            for (int i = 0; i < 6; ++i) {
+            constexpr int kAwaitingReview = 6;
+            for (int i = 0; i < 7; ++i) {
                 if (i) ImGui::SameLine();
-                if (i == filter) ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.72f, 0.84f, 0.98f, 1));
-                if (ui.button(std::string("staff.filter.") + names[i], names[i])) filter = i;
-                if (i == filter) ImGui::PopStyleColor();
+                // Pop what was pushed: a tap changes `filter` between the two.
+                const bool selected = i == filter;
+                if (selected) ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.72f, 0.84f, 0.98f, 1));
+                std::string label = i == kAwaitingReview ? tr(m, "待初审", "awaiting review") : names[i];
+                if (ui.button(std::string("staff.filter.") + names[i], label)) filter = i;
+                if (selected) ImGui::PopStyleColor();
             }
             ImGui::SetNextItemWidth(ui.target * 8);
             ImGui::InputTextWithHint("##search", tr(m, "搜索名称或编号", "Search name or id").c_str(), &m.entry().search);
             ui.mark("staff.search");
-            auto status = filter ? parse_status(names[filter]) : std::nullopt;
+            auto status = filter && filter != kAwaitingReview ? parse_status(names[filter]) : std::nullopt;
             ImGui::BeginChild("records", ImVec2(0, 0), true);
-            for (const auto& row : m.staff_records(status, m.entry().search)) {
+            auto rows = filter == kAwaitingReview ? m.staff_review_queue(m.entry().search) : m.staff_records(status, m.entry().search);
+            for (const auto& row : rows) {
                 std::string label = row.meta.id + "  [" + status_name(row.meta.status) + "]  " + row.name + "  " + row.lead;
                 want_glyphs(label);
                 ImGui::PushStyleVar(ImGuiStyleVar_ButtonTextAlign, ImVec2(0, 0.5f));
@@ -93,7 +100,9 @@ void home(KioskModel& m, Ui& ui) {
         ui.mark("staff.tab.sync");
         if (sync_open) {
             auto s = m.sync_status();
-            ImGui::Text("%s %lld", tr(m, "待提交队列（已提交）：", "Submitted, waiting: ").c_str(), static_cast<long long>(s.submitted));
+            ImGui::Text("%s %lld", tr(m, "待初审（初审后才发送）：", "Awaiting review (sent once decided): ").c_str(),
+                        static_cast<long long>(s.awaiting_review));
+            ImGui::Text("%s %lld", tr(m, "已初审、待发送：", "Reviewed, waiting to be sent: ").c_str(), static_cast<long long>(s.ready));
             ImGui::Text("%s %lld (%s %lld)", tr(m, "已排队：", "Queued: ").c_str(), static_cast<long long>(s.queued),
                         tr(m, "上传中的批次", "batches in flight").c_str(), static_cast<long long>(s.live_batches));
             ImGui::Text("%s %lld", tr(m, "已同步：", "Synced: ").c_str(), static_cast<long long>(s.synced));
@@ -146,18 +155,76 @@ void home(KioskModel& m, Ui& ui) {
     }
 }
 
+const char* decision_label(const KioskModel& m, ReviewDecision d) {
+    switch (d) {
+        case ReviewDecision::Recommend: return m.lang() == Lang::Zh ? "推荐" : "recommended";
+        case ReviewDecision::Return: return m.lang() == Lang::Zh ? "退回修改" : "returned for corrections";
+        case ReviewDecision::NotRecommend: return m.lang() == Lang::Zh ? "不推荐" : "not recommended";
+    }
+    return "";
+}
+
+// The decisions so far and, after a resubmission, what changed since the return (old → new).
+void review_history(KioskModel& m, Ui& ui) {
+    for (const ReviewEntry& e : m.staff_reviews()) {
+        want_glyphs(e.review.reviewer + e.review.reason);
+        ImGui::TextWrapped("%s #%lld  %s  %s %s  %s", tr(m, "初审", "Review").c_str(), static_cast<long long>(e.seq),
+                           decision_label(m, e.review.decision), tr(m, "审核人", "by").c_str(), e.review.reviewer.c_str(),
+                           e.review.reason.c_str());
+    }
+    if (const auto& changes = m.staff_changes()) {
+        ImGui::SetWindowFontScale(1.15f);
+        ImGui::Text("%s (%zu)", tr(m, "退回后的修改", "Changes since the return").c_str(), changes->size());
+        ImGui::SetWindowFontScale(1.0f);
+        if (changes->empty()) ImGui::TextUnformatted(tr(m, "申请人未作修改", "The applicant changed nothing").c_str());
+        for (const auto& c : *changes) {
+            ImGui::TextColored(ImVec4(0.55f, 0.35f, 0.0f, 1), "%s", tr(m, c.label).c_str());
+            // Two lines rather than an arrow: the kiosk's font has no glyph for U+2192.
+            want_glyphs(c.before + c.after);
+            ImGui::TextWrapped("%s%s", tr(m, "原：", "Was: ").c_str(), c.before.empty() ? "—" : c.before.c_str());
+            ImGui::TextWrapped("%s%s", tr(m, "现：", "Now: ").c_str(), c.after.empty() ? "—" : c.after.c_str());
+        }
+        ui.mark("staff.changes");
+    }
+    if (!m.staff_reviews().empty() || m.staff_changes()) ImGui::Separator();
+}
+
+// The decision panel: reviewer's name, comment or reason, and the three decisions.
+void decision_panel(KioskModel& m, Ui& ui) {
+    auto& e = m.entry();
+    ImGui::TextUnformatted(tr(m, "审核人姓名", "Reviewer's name").c_str());
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(ui.target * 6);
+    ImGui::InputText("##reviewer", &e.reviewer);
+    ui.mark("staff.reviewer");
+    ImGui::TextUnformatted(tr(m, "意见（退回：需修改的内容，申请人续填时可见；不推荐：理由）",
+                              "Comment (return: what to correct, shown to the applicant; not recommend: the reason)").c_str());
+    ImGui::InputTextMultiline("##comment", &e.comment, ImVec2(-FLT_MIN, ui.target * 1.6f));
+    ui.mark("staff.comment");
+    std::optional<ReviewDecision> chosen;
+    if (ui.button("staff.recommend", tr(m, "推荐", "Recommend"), false, true)) chosen = ReviewDecision::Recommend;
+    ImGui::SameLine();
+    if (ui.button("staff.return", tr(m, "退回修改", "Return for corrections"))) chosen = ReviewDecision::Return;
+    ImGui::SameLine();
+    if (ui.button("staff.not-recommend", tr(m, "不推荐", "Not recommend"))) chosen = ReviewDecision::NotRecommend;
+    if (chosen && m.staff_decide(*chosen, e.comment)) e.comment.clear();
+}
+
 void record(KioskModel& m, Ui& ui) {
     const Record& r = m.staff_record();
     if (ui.button("staff.record-back", tr(m, "‹ 返回列表", "‹ Back to the list"))) { m.staff_back(); return; }
     ImGui::SameLine();
-    ImGui::Text("%s  [%s]", r.meta.id.c_str(), status_name(r.meta.status));
+    ImGui::Text("%s  [%s]%s%s", r.meta.id.c_str(), status_name(r.meta.status), r.review ? "  " : "",
+                r.review ? decision_label(m, r.review->decision) : "");
     ImGui::SameLine();
     if (ui.button("staff.save-pdf", tr(m, "保存 PDF", "Save PDF"))) m.staff_save_pdf(false);
     ImGui::SameLine();
     if (ui.button("staff.print", tr(m, "打印", "Print"))) m.staff_save_pdf(true);
     ui.notice(m);
-    float h = ImGui::GetContentRegionAvail().y - (r.meta.status == RecordStatus::Submitted ? ui.target * 4.5f : 0);
+    const bool deciding = m.staff_can_decide();
+    float h = ImGui::GetContentRegionAvail().y - (deciding ? ui.target * 5.0f : 0);
     ImGui::BeginChild("record-body", ImVec2(0, h), true);
+    review_history(m, ui);
     for (const Section& s : m.form().sections) {
         ImGui::SetWindowFontScale(1.15f);
         ImGui::TextUnformatted(tr(m, s.title).c_str());
@@ -174,15 +241,7 @@ void record(KioskModel& m, Ui& ui) {
     }
     ui.drag_to_scroll();
     ImGui::EndChild();
-    if (r.meta.status == RecordStatus::Submitted) {
-        ImGui::TextUnformatted(tr(m, "退回修改意见（申请人续填时可见）", "Comment for the applicant (shown when they resume)").c_str());
-        ImGui::InputTextMultiline("##comment", &m.entry().comment, ImVec2(-FLT_MIN, ui.target * 1.6f));
-        ui.mark("staff.comment");
-        if (ui.button("staff.return", tr(m, "退回修改", "Return for corrections"), false, true)) {
-            std::string c = m.entry().comment;
-            if (m.staff_return(c)) m.entry().comment.clear();
-        }
-    }
+    if (deciding) decision_panel(m, ui);
 }
 
 }  // namespace

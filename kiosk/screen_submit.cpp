@@ -46,6 +46,9 @@ void draw_receipt(KioskModel& m, Ui& ui) {
     ui.mark("receipt.qr");
     ImGui::Dummy(ImVec2(0, ui.target * 0.5f));
     if (ui.button("receipt.done", tr(m, "完成", "Done"), false, true)) m.end_session();
+    ImGui::SameLine();
+    // Without a code an applicant whose application is returned could not come back to correct it.
+    if (ui.button("receipt.code", tr(m, "领取修改码（如被退回）", "Get a code for corrections"))) m.open_leave();
 }
 
 }  // namespace shenbao::kiosk

@@ -71,6 +71,12 @@ std::string fmt_seconds(double s) {
 // content hash, form id (≤ 64), version, ULID and timestamp (batch.h, "Plaintext").
 constexpr std::uint64_t kFrameOverhead = 4 + 256;
 
+// Bytes the record's review adds to its frame: the member's keys and quotes, the texts, the time.
+std::uint64_t review_frame_bytes(const std::optional<RecordReview>& review) {
+    if (!review) return 0;
+    return 128 + review->reason.size() * 2 + review->reviewer.size() * 2;  // *2: JSON escapes, generously
+}
+
 std::string sha256_hex(const std::string& bytes) {
     unsigned char out[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
@@ -186,7 +192,8 @@ Result<std::optional<OutboxBatch>> SyncAgent::cut_batch() {
     // record count, is what keeps the agent small with large applications.
     const std::uint64_t plaintext_budget = std::min<std::uint64_t>(config_.batch_max_plaintext_bytes, limits.max_decompressed_bytes);
     for (int attempt = 0; attempt < 8; ++attempt) {
-        auto metas = store_.list(RecordStatus::Submitted, config_.batch_max_records);
+        // Only reviewed records leave the kiosk: a record awaiting the district's review stays.
+        auto metas = store_.list_review(ReviewQueue::ReadyToSend, config_.batch_max_records);
         if (!metas.ok()) return metas.error();
         if (metas->empty()) return std::optional<OutboxBatch>();
         std::vector<Record> records;
@@ -198,7 +205,7 @@ Result<std::optional<OutboxBatch>> SyncAgent::cut_batch() {
             // canonical data plus the record's metadata (kFrameOverhead bytes at most).
             std::string why;
             std::string canonical = r->data.dump();
-            std::uint64_t frame_bytes = canonical.size() + kFrameOverhead;
+            std::uint64_t frame_bytes = canonical.size() + kFrameOverhead + review_frame_bytes(r->review);
             if (sha256_hex(canonical) != r->meta.content_hash) {
                 why = "its data no longer matches the content hash frozen at submit (the store was altered); "
                       "check it with `shenbao-store verify`";

@@ -5,7 +5,9 @@
 //     server's offset (HEAD), send the rest, commit. An upload the server no
 //     longer knows is checked for a receipt (it may have been committed just
 //     before a crash) and otherwise created again.
-//  3. Cut new batches from submitted records (batch_max_records, then smaller
+//  3. Cut new batches from submitted records with a final review decision
+//     (store.h ReviewQueue::ReadyToSend; the decision travels in the batch)
+//     (batch_max_records, then smaller
 //     until the sealed file fits batch_max_bytes), seal each with encode_batch,
 //     write it to the outbox folder durably, and only then file it in the store
 //     (records submitted → queued, one transaction). Upload, commit, verify the

@@ -246,13 +246,28 @@ std::vector<Forged> forge_all(const Keys& k, const Keys& stranger, std::span<con
         randombytes_buf(noise.data(), noise.size());
         out.push_back({"compressed-stream-is-noise.batch", BatchErrorKind::Corrupt, seal(honest_header(records, plain), noise)});
     }
+    {
+        // The second record carries a review whose decision no kiosk writes; the rest is honest and signed.
+        std::string ap;
+        for (std::size_t i = 0; i < records.size(); ++i) {
+            std::string body = frame_record(records[i]).value().substr(4);
+            if (i == 1)
+                body.insert(body.rfind(",\"submitted_ms\":"),
+                            R"(,"review":{"at_ms":1650000000000,"decision":"maybe","reason":"","reviewer":"王强"})");
+            for (int b = 0; b < 4; ++b) ap.push_back(static_cast<char>((body.size() >> (8 * b)) & 0xff));
+            ap += body;
+        }
+        out.push_back({"review-with-unknown-decision.batch", BatchErrorKind::BadRecord, seal(honest_header(records, ap), compress(ap))});
+    }
     return out;
 }
 
 std::string golden_dir() { return test::repo_path("tests/data/batches"); }
 
-// Rewrites every file in tests/data/batches/ (keeping existing key files).
-void regenerate_golden() {
+// Rewrites every file in tests/data/batches/ (keeping existing key files), or
+// only the corrupt file named `only`: a file added later must not change the
+// golden batch, which proves that batches written before still decode.
+void regenerate_golden(const std::string& only) {
     const std::string d = golden_dir();
     std::filesystem::create_directories(d);
     auto key_or_new = [&](const std::string& name, bool kiosk, Keys& k) {
@@ -273,6 +288,10 @@ void regenerate_golden() {
     EncodeOptions o;
     o.chunk_size = 4096;
     auto good = encode_batch(records, k.kiosk, k.commission.public_key, *dict(), o).value();
+    const bool all = only == "1";
+    for (const Forged& f : forge_all(k, stranger, records, good.bytes))
+        if (all || f.name == only) test::write_file(d + "/" + f.name, std::string(f.bytes.begin(), f.bytes.end()));
+    if (!all) return;
     test::write_file(d + "/golden-3-records.batch", std::string(good.bytes.begin(), good.bytes.end()));
     json expected = {{"batch_id", good.header.batch_id}, {"kiosk_id", good.header.kiosk_id()},
                      {"dictionary_id", good.header.dictionary_id}, {"records", json::array()}};
@@ -280,8 +299,6 @@ void regenerate_golden() {
         expected["records"].push_back({{"id", r.meta.id}, {"form_id", r.meta.form_id}, {"form_version", r.meta.form_version},
                                        {"content_hash", r.meta.content_hash}, {"submitted_ms", *r.meta.submitted_ms}});
     test::write_file(d + "/golden-3-records.expected.json", expected.dump(2) + "\n");
-    for (const Forged& f : forge_all(k, stranger, records, good.bytes))
-        test::write_file(d + "/" + f.name, std::string(f.bytes.begin(), f.bytes.end()));
 }
 
 // Copies a committed key file into `dir` with mode 0600 (git checks files out 0644).
@@ -660,6 +677,62 @@ TEST_CASE("batch: the encoder refuses records it must not send") {
     CHECK(!encode_batch(records, keys().kiosk, keys().commission.public_key, *dict(), o).ok());
 }
 
+TEST_CASE("batch: a record's review decision travels and round-trips, and a bad one is refused with bad-record") {
+    std::vector<Record> records = make_records(3, 180'000);
+    records[0].review = RecordReview{ReviewDecision::Recommend, "材料齐全", "李娜", 1'650'000'000'001};
+    records[2].review = RecordReview{ReviewDecision::NotRecommend, "科技人员不足30人", "王强", 1'650'000'000'002};
+    auto decoded = decode(encode(records));
+    REQUIRE_MESSAGE(decoded.ok(), decoded.error().message);
+    REQUIRE(decoded.value().records.size() == 3);
+    CHECK(decoded.value().records[0].review == records[0].review);
+    CHECK_FALSE(decoded.value().records[1].review.has_value());  // optional: a record without one still decodes
+    CHECK(decoded.value().records[2].review == records[2].review);
+    // The frame is canonical: the review sits between "id" and "submitted_ms", keys sorted.
+    const std::string frame = frame_record(records[0]).value();
+    CHECK(frame.find(",\"review\":{\"at_ms\":1650000000001,\"decision\":\"recommend\",\"reason\":\"材料齐全\",\"reviewer\":\"李娜\"},"
+                     "\"submitted_ms\":") != std::string::npos);
+
+    // The encoder refuses what the decoder would: a non-final decision, a not-recommend without a reason.
+    auto refused = [&](const RecordReview& review) {
+        std::vector<Record> one = {records[1]};
+        one[0].review = review;
+        auto r = encode_batch(one, keys().kiosk, keys().commission.public_key, *dict());
+        return !r.ok() && r.error().code == ErrorCode::InvalidArgument;
+    };
+    CHECK(refused(RecordReview{ReviewDecision::Return, "请补充", "李娜", 1}));
+    CHECK(refused(RecordReview{ReviewDecision::NotRecommend, " ", "李娜", 1}));
+    CHECK(refused(RecordReview{ReviewDecision::Recommend, "", "", 1}));
+
+    // Hand-made frames (correctly signed): every bad review is a typed bad-record naming the problem.
+    const Record& r = records[1];
+    auto with_review = [&](const std::string& review_json) {
+        std::string body = "{\"content_hash\":\"" + r.meta.content_hash + "\",\"data\":" + r.data.dump() +
+                           ",\"form_id\":\"alliance-2022\",\"form_version\":1,\"id\":\"" + r.meta.id + "\",\"review\":" + review_json +
+                           ",\"submitted_ms\":" + std::to_string(*r.meta.submitted_ms) + "}";
+        std::string plain;
+        for (int i = 0; i < 4; ++i) plain.push_back(static_cast<char>((body.size() >> (8 * i)) & 0xff));
+        plain += body;
+        return decode(seal_batch(honest_header(std::vector<Record>{r}, plain), compress(plain), keys().kiosk, keys().commission.public_key));
+    };
+    auto good = with_review(R"({"at_ms":5,"decision":"not-recommend","reason":"不符合条件","reviewer":"王强"})");
+    REQUIRE_MESSAGE(good.ok(), good.error().message);
+    CHECK(good.value().records[0].review == RecordReview{ReviewDecision::NotRecommend, "不符合条件", "王强", 5});
+    auto unknown = with_review(R"({"at_ms":5,"decision":"maybe","reason":"","reviewer":"王强"})");
+    REQUIRE_FALSE(unknown.ok());
+    CHECK(unknown.kind() == BatchErrorKind::BadRecord);
+    CHECK(unknown.error().message.find("unknown decision 'maybe'") != std::string::npos);
+    CHECK(unknown.error().message.find(r.meta.id) != std::string::npos);
+    auto not_final = with_review(R"({"at_ms":5,"decision":"return","reason":"请补充","reviewer":"王强"})");
+    CHECK(kind_of(not_final) == "bad-record");
+    CHECK(not_final.error().message.find("not final") != std::string::npos);
+    auto no_reason = with_review(R"({"at_ms":5,"decision":"not-recommend","reason":"","reviewer":"王强"})");
+    CHECK(kind_of(no_reason) == "bad-record");
+    CHECK(no_reason.error().message.find("needs a reason") != std::string::npos);
+    CHECK(kind_of(with_review(R"({"at_ms":5,"decision":"recommend","reason":"","reviewer":"王强","extra":1})")) == "bad-record");
+    CHECK(kind_of(with_review(R"({"at_ms":"5","decision":"recommend","reason":"","reviewer":"王强"})")) == "bad-record");
+    CHECK(kind_of(with_review(R"("recommend")")) == "bad-record");
+}
+
 TEST_CASE("batch: dictionaries load by id from assets/dict and are checked") {
     auto d = load_dictionary(kCurrentDictionaryId, dict_dir());
     REQUIRE(d.ok());
@@ -721,7 +794,7 @@ TEST_CASE("batch: kiosk and commission key files: 0600, round trip, refused when
 }
 
 TEST_CASE("batch: golden batches: the committed files decode, or are refused, as their names say") {
-    if (const char* regen = std::getenv("SHENBAO_REGENERATE_GOLDEN"); regen && *regen) regenerate_golden();
+    if (const char* regen = std::getenv("SHENBAO_REGENERATE_GOLDEN"); regen && *regen) regenerate_golden(regen);
     test::TempDir tmp;
     auto kiosk = load_kiosk_identity(private_copy(tmp, "golden-kiosk.key"));
     auto commission = load_commission_keys(private_copy(tmp, "golden-commission.key"));
@@ -769,6 +842,7 @@ TEST_CASE("batch: golden batches: the committed files decode, or are refused, as
         {"record-altered-after-submit.batch", BatchErrorKind::BadRecord},
         {"data-after-compressed-frame.batch", BatchErrorKind::Corrupt},
         {"compressed-stream-is-noise.batch", BatchErrorKind::Corrupt},
+        {"review-with-unknown-decision.batch", BatchErrorKind::BadRecord},
     };
     for (const auto& [name, kind] : corrupt) {
         CAPTURE(name);

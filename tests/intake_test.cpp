@@ -310,6 +310,7 @@ TEST_CASE("intake: the golden and corrupt batches of tests/data/batches are refu
         {"record-altered-after-submit.batch", 422, "bad-record"},
         {"data-after-compressed-frame.batch", 422, "corrupt"},
         {"compressed-stream-is-noise.batch", 422, "corrupt"},
+        {"review-with-unknown-decision.batch", 422, "bad-record"},
     };
     for (const Expect& e : cases) {
         CAPTURE(e.file);
@@ -528,6 +529,9 @@ TEST_CASE("intake: the CLI enrols, lists districts, exports JSON and CSV, and re
     std::vector<Record> records = make_records(5, 600);
     records[2].data["alliance_name"] = "=HYPERLINK(\"http://x\")重庆市公式产业技术创新联盟";  // a cell a spreadsheet would run
     records[2].meta.content_hash = content_hash_of(records[2].data);
+    // The district's decisions ride along (batch.h "review"); records[0] carries none, as from an older kiosk.
+    records[1].review = RecordReview{ReviewDecision::NotRecommend, "=1+1 不符合条件, 见\"说明\"", "王强", 1'650'000'000'123};
+    records[3].review = RecordReview{ReviewDecision::Recommend, "", "李娜", 1'650'000'000'456};
     Receipt receipt = c.verified(c.upload_and_commit(c.batch(records)), "");
     CHECK(receipt.count(ReceiptOutcome::Accepted) == 5);
 
@@ -547,14 +551,53 @@ TEST_CASE("intake: the CLI enrols, lists districts, exports JSON and CSV, and re
         CHECK(exported[i]["content_hash"] == records[i].meta.content_hash);
         CHECK(text.find("\"data\":" + records[i].data.dump() + "}") != std::string::npos);  // byte for byte
     }
+    CHECK(exported[0]["review"].is_null());
+    CHECK(exported[1]["review"] == json{{"at_ms", 1'650'000'000'123}, {"decision", "not-recommend"},
+                                        {"reason", "=1+1 不符合条件, 见\"说明\""}, {"reviewer", "王强"}});
+    CHECK(exported[3]["review"] == json{{"at_ms", 1'650'000'000'456}, {"decision", "recommend"}, {"reason", ""}, {"reviewer", "李娜"}});
     c.cli("export --format csv --out " + shq(out.file("records.csv")));
     const std::string csv = test::read_file(out.file("records.csv"));
-    CHECK(csv.rfind("id,district,kiosk_id,batch_id,form_id,form_version,content_hash,submitted_ms,received_ms,alliance_name,", 0) == 0);
+    CHECK(csv.rfind("id,district,kiosk_id,batch_id,form_id,form_version,content_hash,submitted_ms,received_ms,"
+                    "review_decision,review_reason,reviewer,review_at_ms,alliance_name,", 0) == 0);
+    CHECK(csv.find(",not-recommend,\"'=1+1 不符合条件, 见\"\"说明\"\"\",王强,1650000000123,") != std::string::npos);  // defused, quoted
+    CHECK(csv.find(",recommend,,李娜,1650000000456,") != std::string::npos);
     for (const Record& r : records) CHECK(csv.find("\r\n" + r.meta.id + ",渝中区,") != std::string::npos);
     CHECK(csv.find(",\"'=HYPERLINK(\"\"http://x\"\")") != std::string::npos);  // defused and quoted
     // Written through a temporary file: nothing else is left in the folder.
     CHECK(test::run("ls " + shq(out.path())).output == "records.csv\nrecords.json\n");
     CHECK(test::run(cli + " export --format xml --out x").exit_code == 1);
+}
+
+TEST_CASE("intake: a schema-1 database (before reviews) migrates to 2, its records exported with review null") {
+    test::TempDir d;
+    const std::string db = d.file("intake.db");
+    // The schema-1 tables as intake_db.cpp created them, with one stored record.
+    test::write_file(d.file("v1.sql"), R"sql(
+CREATE TABLE kiosks (kiosk_id TEXT PRIMARY KEY NOT NULL, district TEXT NOT NULL, enrolled_ms INTEGER NOT NULL);
+CREATE TABLE uploads (upload_id TEXT PRIMARY KEY NOT NULL, kiosk_id TEXT NOT NULL REFERENCES kiosks(kiosk_id), batch_id TEXT NOT NULL,
+  metadata TEXT NOT NULL, upload_length INTEGER NOT NULL, upload_offset INTEGER NOT NULL, created_ms INTEGER NOT NULL, committed_ms INTEGER);
+CREATE INDEX uploads_by_kiosk ON uploads(kiosk_id, committed_ms);
+CREATE TABLE batches (batch_id TEXT PRIMARY KEY NOT NULL, kiosk_id TEXT NOT NULL, committed_ms INTEGER NOT NULL, receipt TEXT NOT NULL);
+CREATE TABLE records (id TEXT PRIMARY KEY NOT NULL, kiosk_id TEXT NOT NULL, batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+  form_id TEXT NOT NULL, form_version INTEGER NOT NULL, content_hash TEXT NOT NULL, submitted_ms INTEGER, data TEXT NOT NULL,
+  received_ms INTEGER NOT NULL);
+CREATE INDEX records_by_kiosk ON records(kiosk_id);
+INSERT INTO kiosks VALUES ('aa', '渝北区', 1);
+INSERT INTO batches VALUES ('01HBATCH000000000000000000', 'aa', 2, '{}');
+INSERT INTO records VALUES ('01HRECORD00000000000000000', 'aa', '01HBATCH000000000000000000', 'alliance-2022', 1, 'ff', 3,
+  '{"alliance_name":"旧联盟"}', 4);
+PRAGMA user_version = 1;
+)sql");
+    REQUIRE(test::run("sqlcipher -batch " + shq(db) + " < " + shq(d.file("v1.sql"))).exit_code == 0);
+    auto r = test::run(intake_cli() + " --data-dir " + shq(d.path()) + " export --format json --out " + shq(d.file("out.json")));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    json exported = json::parse(test::read_file(d.file("out.json")));
+    REQUIRE(exported.size() == 1);
+    CHECK(exported[0]["id"] == "01HRECORD00000000000000000");
+    CHECK(exported[0]["district"] == "渝北区");
+    CHECK(exported[0]["data"] == json{{"alliance_name", "旧联盟"}});
+    CHECK(exported[0]["review"].is_null());
+    CHECK(test::run("sqlcipher -batch " + shq(db) + " 'PRAGMA user_version;'").output == "2\n");
 }
 
 TEST_CASE("intake: a 1,000-record batch is stored whole on loopback (figures printed: bench/sync_bench.py measures the rate)") {

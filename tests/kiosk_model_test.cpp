@@ -277,11 +277,12 @@ TEST_CASE("staff: sign in with the staff PIN, find a record, return it with a co
     CHECK(k.m.staff_records(std::nullopt, "不存在的名称").empty());
     k.m.staff_open(id);
     CHECK(k.m.screen() == Screen::StaffRecord);
-    CHECK_FALSE(k.m.staff_return("  "));
-    REQUIRE(k.m.staff_return("请补充第2家企业的联系电话"));
+    k.m.entry().reviewer = "李娜";
+    CHECK_FALSE(k.m.staff_decide(ReviewDecision::Return, "  "));
+    REQUIRE(k.m.staff_decide(ReviewDecision::Return, "请补充第2家企业的联系电话"));
     CHECK(k.store->get(id).value().meta.status == RecordStatus::Returned);
     auto sync = k.m.sync_status();
-    CHECK(sync.submitted == 0);
+    CHECK(sync.awaiting_review == 0);
 
     Settings s = k.m.settings();
     s.idle_seconds = 10;
@@ -304,6 +305,102 @@ TEST_CASE("staff: sign in with the staff PIN, find a record, return it with a co
     CHECK(k.store->get(id).value().data["contact_name"] == "赵敏");
 }
 
+TEST_CASE("kiosk_model: staff review - the queue, name and reason required, changes since a return, final decisions") {
+    Kiosk k;
+    REQUIRE(k.store->set_setting("kiosk.staff_pin_hash", hash_pin("13579").value()).ok());
+    auto submit_new = [&](std::uint64_t seed, bool end = true) {
+        k.m.end_session();
+        k.m.start_new();
+        std::string id = k.m.record_id();
+        fill(k.m, generate_application(form(), seed));
+        k.m.open_commitment();
+        k.m.set_commitment(true);
+        REQUIRE(k.m.submit());
+        if (end) k.m.end_session();
+        return id;
+    };
+    // From the receipt the applicant takes a code and PIN, to come back if the district returns it.
+    std::string a = submit_new(11, false);
+    REQUIRE(k.m.screen() == Screen::Receipt);
+    k.m.open_leave();
+    CHECK(k.m.screen() == Screen::Leave);
+    k.m.leave_back();
+    CHECK(k.m.screen() == Screen::Receipt);  // back to the receipt, never into the submitted form
+    k.m.open_leave();
+    REQUIRE(k.m.leave_with_pin("8642", "8642"));
+    CHECK(k.m.screen() == Screen::LeaveDone);
+    std::string code = k.m.resume_code();
+    CHECK(k.store->get(a).value().meta.status == RecordStatus::Submitted);
+    k.m.end_session();
+    k.m.open_resume();
+    CHECK_FALSE(k.m.resume(code, "8642"));  // not returned: nothing to edit
+    CHECK(k.m.notice().en == "This application has already been submitted");
+    std::string b = submit_new(12);
+    auto sign_in = [&] {
+        k.m.open_staff_login();
+        REQUIRE(k.m.staff_login("13579"));
+    };
+    sign_in();
+    CHECK(k.m.staff_review_queue("").size() == 2);
+    k.m.staff_open(a);
+    CHECK(k.m.staff_can_decide());
+    CHECK_FALSE(k.m.staff_changes().has_value());  // never returned
+    // No name: nothing is recorded.
+    CHECK_FALSE(k.m.staff_decide(ReviewDecision::Recommend, ""));
+    CHECK(k.m.notice().en == "Please give your name as the reviewer");
+    k.m.entry().reviewer = "  李娜 ";
+    CHECK_FALSE(k.m.staff_decide(ReviewDecision::NotRecommend, ""));
+    CHECK(k.m.notice().en == "Not recommending needs a reason");
+    CHECK(k.store->reviews(a).value().empty());
+    REQUIRE(k.m.staff_decide(ReviewDecision::Return, "请把联系人改为赵敏，科技人员总数核实后填写"));
+    CHECK(k.m.staff_record().meta.status == RecordStatus::Returned);
+    CHECK_FALSE(k.m.staff_can_decide());
+    CHECK(k.m.staff_review_queue("").size() == 1);
+    CHECK_FALSE(k.m.staff_changes().has_value());  // still with the applicant
+    REQUIRE(k.m.staff_reviews().size() == 1);
+    CHECK(k.m.staff_reviews()[0].review.reviewer == "李娜");  // trimmed
+    k.m.end_session();
+
+    // The applicant sees the comment, corrects one field and resubmits.
+    k.m.open_resume();
+    REQUIRE(k.m.resume(code, "8642"));
+    CHECK(k.m.return_comment() == "请把联系人改为赵敏，科技人员总数核实后填写");
+    std::string old_contact = k.m.values()["contact_name"];
+    k.m.edit_text("contact_name", "赵敏");
+    k.m.leave_field("contact_name");
+    k.m.open_commitment();
+    k.m.set_commitment(true);
+    REQUIRE(k.m.submit());
+    k.m.end_session();
+
+    sign_in();
+    CHECK(k.m.entry().reviewer.empty());  // a new staff session asks for the name again
+    CHECK(k.m.staff_review_queue("").size() == 2);
+    k.m.staff_open(a);
+    REQUIRE(k.m.staff_changes().has_value());
+    REQUIRE(k.m.staff_changes()->size() == 1);
+    const auto& change = k.m.staff_changes()->at(0);
+    CHECK(change.field_id == "contact_name");
+    CHECK(change.label.zh == form().find_field("contact_name")->label.zh);
+    CHECK(change.before == old_contact);
+    CHECK(change.after == "赵敏");
+    k.m.entry().reviewer = "王强";
+    REQUIRE(k.m.staff_decide(ReviewDecision::Recommend, ""));
+    CHECK(k.m.staff_record().review.value().decision == ReviewDecision::Recommend);
+    CHECK_FALSE(k.m.staff_can_decide());
+    // A final decision is final.
+    CHECK_FALSE(k.m.staff_decide(ReviewDecision::NotRecommend, "改变主意"));
+    CHECK(k.m.notice().en.find("already decided") != std::string::npos);
+    k.m.staff_back();
+    k.m.staff_open(b);
+    REQUIRE(k.m.staff_decide(ReviewDecision::NotRecommend, "科技人员不足30人"));
+    CHECK(k.m.staff_review_queue("").empty());
+    CHECK(k.store->list_review(ReviewQueue::ReadyToSend).value().size() == 2);
+    auto log = k.store->audit_log(b).value();
+    CHECK(log.back().actor == "staff:王强");
+    CHECK(log.back().action == "review:not-recommend");
+}
+
 TEST_CASE("a store that cannot be opened gives the staff-facing error screen") {
     KioskModel m(nullptr, form(), [] { return std::int64_t{0}; }, "/var/lib/shenbao/store.db: this key does not open the store");
     CHECK(m.screen() == Screen::Fatal);
@@ -323,7 +420,8 @@ TEST_CASE("staff see records the commission refused, with its reason, apart from
         REQUIRE(k.store->set_status(meta.id, RecordStatus::Submitted, "applicant").ok());
         ids.push_back(meta.id);
     }
-    // One record goes into a live batch, one is refused.
+    // One record goes into a live batch (reviewed first: only decided records are sent), one is refused.
+    REQUIRE(k.store->review(ids[0], ReviewDecision::Recommend, "李娜", "").ok());
     OutboxBatch b;
     b.batch_id = new_ulid();
     b.file_path = k.dir.file("outbox/b.shb");
@@ -336,7 +434,8 @@ TEST_CASE("staff see records the commission refused, with its reason, apart from
     k.m.open_staff_login();
     REQUIRE(k.m.staff_login("13579"));
     auto s = k.m.sync_status();
-    CHECK(s.submitted == 1);
+    CHECK(s.awaiting_review == 1);
+    CHECK(s.ready == 0);
     CHECK(s.queued == 1);  // the record in the live batch, not the refused one
     CHECK(s.live_batches == 1);
     CHECK(s.last_error == "connection refused");
@@ -350,7 +449,7 @@ TEST_CASE("staff see records the commission refused, with its reason, apart from
     CHECK(k.store->get(ids[1]).value().meta.status == RecordStatus::Submitted);
     s = k.m.sync_status();
     CHECK(s.quarantined.empty());
-    CHECK(s.submitted == 2);
+    CHECK(s.awaiting_review == 2);  // released, it waits for a (new) decision on its content
     CHECK(s.queued == 1);
     CHECK_FALSE(k.m.staff_release(ids[1]));  // not quarantined any more: a notice, nothing changed
     CHECK(k.store->get(ids[1]).value().meta.status == RecordStatus::Submitted);

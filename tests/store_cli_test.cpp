@@ -132,3 +132,48 @@ TEST_CASE("quarantined lists the records the commission refused, release sends o
     CHECK(again.exit_code == 4);
     CHECK(test::run(cli(d) + "verify").exit_code == 0);
 }
+
+TEST_CASE("store.cli: review decisions from the command line, with clear refusals that change nothing") {
+    test::TempDir d;
+    REQUIRE(test::run(cli(d) + "init").exit_code == 0);
+    REQUIRE(test::run(cli(d) + "generate -n 3 --seed 700").exit_code == 0);
+    auto awaiting = test::run(cli(d) + "list --review awaiting");
+    CHECK(awaiting.output.find("3 record(s)") != std::string::npos);
+    std::vector<std::string> ids;
+    std::regex ulid("[0-9A-HJKMNP-TV-Z]{26}");
+    for (std::sregex_iterator it(awaiting.output.begin(), awaiting.output.end(), ulid), end; it != end; ++it) ids.push_back(it->str());
+    REQUIRE(ids.size() == 3);
+
+    auto ok = test::run(cli(d) + "review " + ids[0] + " --decision recommend --reviewer 李娜 --comment 同意推荐");
+    CHECK_MESSAGE(ok.exit_code == 0, ok.output);
+    CHECK(ok.output.find("#1 recommend by 李娜") != std::string::npos);
+    auto no_reason = test::run(cli(d) + "review " + ids[1] + " --decision not-recommend --reviewer 王强");
+    CHECK(no_reason.exit_code == 1);
+    CHECK(no_reason.output.find("not-recommend needs a reason") != std::string::npos);
+    CHECK(no_reason.output.find("nothing changed") != std::string::npos);
+    auto unknown = test::run(cli(d) + "review " + ids[1] + " --decision maybe --reviewer 王强");
+    CHECK(unknown.exit_code == 1);
+    CHECK(unknown.output.find("unknown decision \"maybe\"") != std::string::npos);
+    auto twice = test::run(cli(d) + "review " + ids[0] + " --decision return --reviewer 王强 --comment 重审");
+    CHECK(twice.exit_code == 5);
+    CHECK(twice.output.find("already decided (recommend by 李娜)") != std::string::npos);
+    CHECK(test::run(cli(d) + "review 01NOSUCHRECORD00000000000000 --decision recommend --reviewer 王强").exit_code == 4);
+    CHECK(test::run(cli(d) + "list --review awaiting").output.find("2 record(s)") != std::string::npos);
+
+    REQUIRE(test::run(cli(d) + "review " + ids[2] + " --decision return --reviewer 李娜 --comment 请补充联系人").exit_code == 0);
+    CHECK(test::run(cli(d) + "list --status returned").output.find(ids[2]) != std::string::npos);
+    auto show = test::run(cli(d) + "show " + ids[2]);
+    CHECK(show.output.find("#1 return by 李娜") != std::string::npos);
+    CHECK(show.output.find("请补充联系人") != std::string::npos);
+    auto ready = test::run(cli(d) + "list --review ready");
+    CHECK(ready.output.find("1 record(s)") != std::string::npos);
+    CHECK(ready.output.find(ids[0] + "  submitted  recommend") != std::string::npos);
+    CHECK(test::run(cli(d) + "list --review bogus").exit_code == 1);
+    auto exported = json::parse(test::run(cli(d) + "export 2>/dev/null").output);
+    std::size_t reviews = 0;
+    for (const json& r : exported) reviews += r["reviews"].size();
+    CHECK(reviews == 2);
+    REQUIRE(test::run(cli(d) + "generate -n 2 --seed 800 --recommend-as 测试审核员").exit_code == 0);
+    CHECK(test::run(cli(d) + "list --review ready").output.find("3 record(s)") != std::string::npos);
+    CHECK(test::run(cli(d) + "verify").exit_code == 0);
+}

@@ -30,6 +30,7 @@ struct Fixture {
             auto m = store->create_record("alliance-2022", 1).value();
             REQUIRE(store->save_fields(m.id, json{{"alliance_name", "联盟 " + std::to_string(i)}}).ok());
             REQUIRE(store->set_status(m.id, RecordStatus::Submitted, "applicant").ok());
+            REQUIRE(store->review(m.id, ReviewDecision::Recommend, "测试审核员", "").ok());  // only reviewed records are filed
             out.push_back({m.id, store->get(m.id).value().meta.content_hash});
         }
         return out;
@@ -66,8 +67,8 @@ TEST_CASE("sync.store: a v3 store migrates to the outbox schema with its records
         REQUIRE(s->set_status(id, RecordStatus::Submitted, "applicant").ok());
     }
     auto s = Store::open(dir.file("s.db"), key).value();
-    CHECK(store_schema_version() == 4);
-    CHECK(s->schema_version().value() == 4);
+    CHECK(store_schema_version() >= 4);
+    CHECK(s->schema_version().value() == store_schema_version());
     CHECK(s->get(id).value().meta.status == RecordStatus::Submitted);
     CHECK(s->live_batches().value().empty());
     CHECK(s->verify().value().problems.empty());

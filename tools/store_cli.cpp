@@ -71,7 +71,11 @@ void print_record(const FormDefinition& form, const Record& r, Lang lang) {
             if (it == r.data.end() || !is_filled(&*it)) continue;
             if (f.type != FieldType::Table) {
                 std::string v = value_text(f, *it, lang);
-                if (f.type == FieldType::Multiline && v.size() > 240) v = v.substr(0, v.find('\n') == std::string::npos ? 240 : std::min<std::size_t>(v.find('\n'), 240)) + " …";
+                if (f.type == FieldType::Multiline && v.size() > 240) {
+                    std::size_t cut = std::min<std::size_t>(v.find('\n'), 240);
+                    while (cut > 0 && (static_cast<unsigned char>(v[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+                    v = v.substr(0, cut) + " …";
+                }
                 std::printf("  %s: %s\n", pick(f.label, lang).c_str(), v.c_str());
                 continue;
             }
@@ -139,6 +143,29 @@ int export_summary(Store& db, const Options& o, const std::string& status_name, 
     return kOk;
 }
 
+std::string review_line(const ReviewEntry& e) {
+    return "#" + std::to_string(e.seq) + " " + review_decision_name(e.review.decision) + " by " + e.review.reviewer + " at " +
+           std::to_string(e.review.at_ms) + (e.review.reason.empty() ? "" : ": " + e.review.reason);
+}
+
+// The review history and, after a return, what the applicant changed since.
+Status print_reviews(Store& db, const std::string& id) {
+    auto history = db.reviews(id);
+    if (!history.ok()) return history.error();
+    std::printf("== review ==\n");
+    if (history->empty()) std::printf("  (none)\n");
+    for (const ReviewEntry& e : *history) std::printf("  %s\n", review_line(e).c_str());
+    auto changes = db.changes_since_return(id);
+    if (!changes.ok()) return changes.error();
+    if (*changes) {
+        std::printf("== changes since the last return: %zu ==\n", (*changes)->size());
+        for (const FieldChange& c : **changes)
+            std::printf("  %s: %s -> %s\n", c.field_id.c_str(), c.before ? c.before->dump().c_str() : "(none)",
+                        c.after ? c.after->dump().c_str() : "(none)");
+    }
+    return ok_status();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -168,12 +195,22 @@ int main(int argc, char** argv) {
     bool short_texts = false;
     gen->add_flag("--short-texts", short_texts,
                   "Cut multi-line texts (the 附件2 report) to 200 characters: small records for big backlogs (bench/sync_bench.py)");
+    std::string recommend_as;
+    gen->add_option("--recommend-as", recommend_as, "Also recommend each one as this reviewer (demos, load tests: ready to sync)");
     std::string status_filter;
+    std::string record_id;
     std::size_t limit = 0;
     auto* list = app.add_subcommand("list", "List records");
     list->add_option("--status", status_filter, "Only this status (draft, submitted, queued, synced, purged, returned)");
     list->add_option("--limit", limit, "At most this many");
-    std::string record_id;
+    std::string review_filter;
+    list->add_option("--review", review_filter, "Only this review state (awaiting, ready, recommended, not-recommended)");
+    std::string decision_name, reviewer, comment;
+    auto* review = app.add_subcommand("review", "Record the preliminary review (初审) decision on a submitted record");
+    review->add_option("id", record_id, "Record id")->required();
+    review->add_option("--decision", decision_name, "recommend, return (back to the applicant) or not-recommend")->required();
+    review->add_option("--reviewer", reviewer, "The staff member's name (goes into the audit log)")->required();
+    review->add_option("--comment", comment, "Comment; required for return (what to correct) and not-recommend (the reason)");
     bool as_json = false;
     auto* show = app.add_subcommand("show", "Print one record with its labels, validation and eligibility");
     show->add_option("id", record_id, "Record id")->required();
@@ -264,10 +301,13 @@ int main(int argc, char** argv) {
             }
             if (submit)
                 if (auto st = db.set_status(meta->id, RecordStatus::Submitted, "cli"); !st.ok()) return fail(st.error());
+            if (submit && !recommend_as.empty())
+                if (auto st = db.review(meta->id, ReviewDecision::Recommend, recommend_as, ""); !st.ok()) return fail(st.error());
             last = meta->id;
         }
         if (*gen) {
-            std::printf("added %d %s application(s) to %s\n", n, submit ? "submitted" : "draft", o.store_path().c_str());
+            std::printf("added %d %s application(s) to %s\n", n,
+                        submit ? (recommend_as.empty() ? "submitted" : "submitted and recommended") : "draft", o.store_path().c_str());
             return kOk;
         }
         std::printf("store: %s\nkey:   %s (mode 0600)\n\n", o.store_path().c_str(), o.key_path().c_str());
@@ -276,14 +316,36 @@ int main(int argc, char** argv) {
         print_record(*form, *r, lang);
         return kOk;
     }
+    if (*review) {
+        auto decision = parse_review_decision(decision_name);
+        if (!decision) {
+            std::cerr << "shenbao-store: unknown decision \"" << decision_name << "\"; use recommend, return or not-recommend\n";
+            return kUsage;
+        }
+        auto e = db.review(record_id, *decision, reviewer, comment);
+        if (!e.ok() && e.error().code == ErrorCode::InvalidArgument) {
+            std::cerr << "shenbao-store: " << e.error().message << "; nothing changed\n";
+            return kUsage;
+        }
+        if (!e.ok()) return fail(e.error());
+        std::printf("%s: %s\n", record_id.c_str(), review_line(*e).c_str());
+        return kOk;
+    }
     if (*list) {
-        auto rows = db.list(status, limit);
+        std::optional<ReviewQueue> queue;
+        if (!review_filter.empty() && !(queue = parse_review_queue(review_filter))) {
+            std::cerr << "shenbao-store: unknown review state \"" << review_filter << "\"; use awaiting, ready, recommended or not-recommended\n";
+            return kUsage;
+        }
+        auto rows = queue ? db.list_review(*queue, limit) : db.list(status, limit);
         if (!rows.ok()) return fail(rows.error());
         for (const RecordMeta& m : *rows) {
             auto r = db.get(m.id);
             std::string name = r.ok() && r->data.contains("alliance_name") && r->data["alliance_name"].is_string()
                                    ? r->data["alliance_name"].get<std::string>() : "";
-            std::printf("%s  %-9s  %s@%d  %s\n", m.id.c_str(), status_name(m.status), m.form_id.c_str(), m.form_version, name.c_str());
+            std::string decided = r.ok() && r->review ? review_decision_name(r->review->decision) : "-";
+            std::printf("%s  %-9s  %-13s  %s@%d  %s\n", m.id.c_str(), status_name(m.status), decided.c_str(), m.form_id.c_str(),
+                        m.form_version, name.c_str());
         }
         std::fprintf(stderr, "%zu record(s)\n", rows->size());
         return kOk;
@@ -298,6 +360,7 @@ int main(int argc, char** argv) {
         auto form = load_form(bundled_form_path(r->meta.form_id));
         if (!form.ok()) return fail(form.error());
         print_record(*form, *r, lang);
+        if (auto st = print_reviews(db, record_id); !st.ok()) return fail(st.error());
         return kOk;
     }
     if (*exp) {
@@ -311,6 +374,13 @@ int main(int argc, char** argv) {
                         {"status", status_name(m.status)}, {"created_ms", m.created_ms}, {"updated_ms", m.updated_ms},
                         {"content_hash", m.content_hash}, {"data", r->data}};
             if (m.submitted_ms) rec["submitted_ms"] = *m.submitted_ms;
+            auto history = db.reviews(m.id);
+            if (!history.ok()) return fail(history.error());
+            json reviews = json::array();
+            for (const ReviewEntry& e : *history)
+                reviews.push_back({{"seq", e.seq}, {"decision", review_decision_name(e.review.decision)}, {"comment", e.review.reason},
+                                   {"reviewer", e.review.reviewer}, {"at_ms", e.review.at_ms}, {"content_hash", e.content_hash}});
+            rec["reviews"] = std::move(reviews);
             out.push_back(std::move(rec));
         }
         std::string text = out.dump(2) + "\n";

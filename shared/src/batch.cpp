@@ -236,12 +236,24 @@ DictionaryLookup dictionaries_in(const std::string& dir) {
 
 // [SECTION] Record frames
 
+namespace {
+
+// The frame's optional "review" member with its leading comma, or "" (keys sorted: it sits between id and submitted_ms).
+std::string review_member(const std::optional<RecordReview>& review) {
+    if (!review) return "";
+    json j = {{"at_ms", review->at_ms}, {"decision", review_decision_name(review->decision)}, {"reason", review->reason},
+              {"reviewer", review->reviewer}};
+    return ",\"review\":" + j.dump();
+}
+
+}  // namespace
+
 Result<std::string> frame_record(const Record& r) {
     std::string body;
     try {
         body = "{\"content_hash\":" + json(r.meta.content_hash).dump() + ",\"data\":" + r.data.dump() +
                ",\"form_id\":" + json(r.meta.form_id).dump() + ",\"form_version\":" + std::to_string(r.meta.form_version) +
-               ",\"id\":" + json(r.meta.id).dump() + ",\"submitted_ms\":" +
+               ",\"id\":" + json(r.meta.id).dump() + review_member(r.review) + ",\"submitted_ms\":" +
                (r.meta.submitted_ms ? std::to_string(*r.meta.submitted_ms) : std::string("null")) + "}";
     } catch (const json::exception& e) {
         return Error{ErrorCode::InvalidArgument, "record " + r.meta.id + ": cannot be serialised (" + e.what() +
@@ -423,6 +435,12 @@ Result<EncodedBatch> encode_batch(std::span<const Record> records, const KioskId
         if (!r.data.is_object()) return Error{ErrorCode::InvalidArgument, "record " + m.id + ": its data is not a JSON object"};
         if (m.content_hash.empty())
             return Error{ErrorCode::InvalidArgument, "record " + m.id + " has no content hash: only submitted records can be sent"};
+        if (r.review && !is_final(r.review->decision))
+            return Error{ErrorCode::InvalidArgument, "record " + m.id + ": only a final review decision travels, not " +
+                                                         review_decision_name(r.review->decision)};
+        if (r.review)
+            if (auto problem = review_input_problem(r.review->decision, r.review->reviewer, r.review->reason))
+                return Error{ErrorCode::InvalidArgument, "record " + m.id + ": its review cannot be sent: " + *problem};
         ++per_form[{m.form_id, m.form_version}];
     }
     if (per_form.size() > kBatchMaxForms)
@@ -522,7 +540,7 @@ bool canonical_data_matches(std::string_view text, const Record& r) {
     std::string suffix;
     try {
         suffix = ",\"form_id\":" + json(m.form_id).dump() + ",\"form_version\":" + std::to_string(m.form_version) +
-                 ",\"id\":" + json(m.id).dump() + ",\"submitted_ms\":" +
+                 ",\"id\":" + json(m.id).dump() + review_member(r.review) + ",\"submitted_ms\":" +
                  (m.submitted_ms ? std::to_string(*m.submitted_ms) : std::string("null")) + "}";
     } catch (const json::exception&) {
         return false;
@@ -532,6 +550,25 @@ bool canonical_data_matches(std::string_view text, const Record& r) {
     std::array<std::uint8_t, 32> digest{};
     crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(middle.data()), middle.size());
     return to_hex(digest.data(), digest.size()) == m.content_hash;
+}
+
+// A frame's "review" object: exactly at_ms, decision, reason, reviewer; a final
+// decision (an unknown or non-final one is refused) that review_input_problem accepts.
+Result<RecordReview> parse_review(const json& j) {
+    auto wrong = [](const std::string& what) { return Error{ErrorCode::BadBatch, "has a review " + what}; };
+    static const std::set<std::string, std::less<>> kKeys = {"at_ms", "decision", "reason", "reviewer"};
+    if (!j.is_object() || j.size() != kKeys.size() ||
+        !std::all_of(j.items().begin(), j.items().end(), [](const auto& kv) { return kKeys.count(kv.key()) == 1; }))
+        return wrong("that is not an object with exactly the keys at_ms, decision, reason, reviewer");
+    if (!j["at_ms"].is_number_integer() || !j["decision"].is_string() || !j["reason"].is_string() || !j["reviewer"].is_string())
+        return wrong("whose at_ms is not an integer or whose decision, reason or reviewer is not a string");
+    const std::string& name = j["decision"].get_ref<const std::string&>();
+    auto decision = parse_review_decision(name);
+    if (!decision) return wrong("with unknown decision '" + name.substr(0, 40) + "' (known: recommend, not-recommend)");
+    if (!is_final(*decision)) return wrong("with decision '" + name + "', which is not final and never travels");
+    RecordReview r{*decision, j["reason"].get<std::string>(), j["reviewer"].get<std::string>(), j["at_ms"].get<std::int64_t>()};
+    if (auto problem = review_input_problem(r.decision, r.reviewer, r.reason)) return wrong("that is not acceptable: " + *problem);
+    return r;
 }
 
 // Cuts the plaintext into record frames as it arrives and checks each record.
@@ -591,9 +628,11 @@ private:
         json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
         if (j.is_discarded()) return bad("is not valid JSON");
         static const std::set<std::string, std::less<>> kKeys = {"content_hash", "data", "form_id", "form_version", "id", "submitted_ms"};
-        if (!j.is_object() || j.size() != kKeys.size() ||
-            !std::all_of(j.items().begin(), j.items().end(), [](const auto& kv) { return kKeys.count(kv.key()) == 1; }))
-            return bad("is not an object with exactly the keys content_hash, data, form_id, form_version, id, submitted_ms");
+        const bool has_review = j.is_object() && j.contains("review");
+        if (!j.is_object() || j.size() != kKeys.size() + (has_review ? 1 : 0) ||
+            !std::all_of(j.items().begin(), j.items().end(), [](const auto& kv) { return kKeys.count(kv.key()) == 1 || kv.key() == "review"; }))
+            return bad("is not an object with exactly the keys content_hash, data, form_id, form_version, id, submitted_ms "
+                       "(and optionally review)");
         const json& id = j["id"];
         if (!id.is_string() || !is_ulid(id.get_ref<const std::string&>())) return bad("has an id that is not a ULID");
         Record r;
@@ -619,6 +658,11 @@ private:
         if (!j["data"].is_object()) return bad("(" + r.meta.id + ") has data that is not an object");
         r.meta.content_hash = hash.get<std::string>();
         if (submitted.is_number_integer()) r.meta.submitted_ms = submitted.get<std::int64_t>();
+        if (has_review) {
+            auto review = parse_review(j["review"]);
+            if (!review.ok()) return bad("(" + r.meta.id + ") " + review.error().message);
+            r.review = std::move(review.value());
+        }
         r.meta.status = RecordStatus::Submitted;
         r.data = std::move(j["data"]);
         if (!canonical_data_matches(text, r) && content_hash_of(r.data) != r.meta.content_hash)

@@ -43,17 +43,29 @@
 // | receipts (v4) | batch_id      | TEXT PK | outbox_batches.batch_id; kept after records purge  |
 // |               | receipt       | TEXT    | the commission's signed receipt JSON, as received  |
 // |               | received_ms   | INTEGER | Unix ms                                            |
+// | reviews (v5)  | record_id     | TEXT    | records.id (PK with seq, WITHOUT ROWID)            |
+// |               | seq           | INTEGER | 1, 2, 3 … per record, in decision order            |
+// |               | decision      | TEXT    | recommend / return / not-recommend (review.h)      |
+// |               | comment       | TEXT    | comment or reason ('' for a bare recommend)        |
+// |               | reviewer      | TEXT    | the staff member's name                            |
+// |               | at_ms         | INTEGER | Unix ms                                            |
+// |               | content_hash  | TEXT    | the submitted content the decision was made on     |
+// |               | snapshot      | TEXT    | a return's data as JSON (NULL otherwise, and once  |
+// |               |               |         | the record is purged); its hash is content_hash    |
 //
 // A record is in at most one live (sealed/uploading) batch: only submitted
 // records are filed, and filing moves them to queued in the same transaction.
 // Quarantined records stay queued, outside every live batch, until released.
+// Only records with a final review row (recommend / not-recommend) on their
+// current content hash are filed (v5); each review row's hash is in its audit entry.
 //
 // Cipher settings: raw 256-bit key, cipher_page_size 4096 (set on every open;
 // SQLCipher 4 needs `PRAGMA cipher_compatibility = 3` as well). WAL,
 // synchronous=FULL, every write in BEGIN IMMEDIATE so two processes never
 // deadlock on a read-to-write upgrade.
 //
-// [SECTION] Migrations   [SECTION] Opening   [SECTION] Records   [SECTION] Audit   [SECTION] Outbox
+// [SECTION] Migrations   [SECTION] Opening   [SECTION] Records   [SECTION] Audit   [SECTION] Review
+// [SECTION] Outbox
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -167,9 +179,22 @@ CREATE TABLE receipts (
   received_ms INTEGER NOT NULL
 );
 )sql"},
+    {5, R"sql(
+CREATE TABLE reviews (
+  record_id TEXT NOT NULL REFERENCES records(id),
+  seq INTEGER NOT NULL,
+  decision TEXT NOT NULL,
+  comment TEXT NOT NULL,
+  reviewer TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  content_hash TEXT NOT NULL,
+  snapshot TEXT,
+  PRIMARY KEY (record_id, seq)
+) WITHOUT ROWID;
+)sql"},
 };
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion);
 
 const char* kGenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -296,6 +321,38 @@ Status append_audit(sqlite3* db, const std::string& path, const std::string& act
     int rc = ins.step();
     if (rc != SQLITE_DONE) return step_error(db, path, "writing the audit log", rc);
     return ok_status();
+}
+
+// sha256 over one review row (length-prefixed like entry_hash). Its audit entry
+// holds it, so an edited or deleted decision breaks verify. The snapshot is not
+// in it: it is dropped at purge, and while kept its own hash is content_hash.
+std::string review_row_hash(const std::string& record_id, std::int64_t seq, const std::string& decision,
+                            const std::string& comment, const std::string& reviewer, std::int64_t at,
+                            const std::string& content_hash) {
+    std::string buf;
+    for (const std::string& part : {record_id, std::to_string(seq), decision, comment, reviewer, std::to_string(at), content_hash})
+        buf += std::to_string(part.size()) + ":" + part + ";";
+    return sha256_hex(buf);
+}
+
+// "This record has a final decision on its current content", for WHERE clauses over `records`.
+constexpr const char* kHasFinalReview =
+    "EXISTS (SELECT 1 FROM reviews v WHERE v.record_id = records.id AND v.content_hash = records.content_hash "
+    "AND v.decision IN ('recommend', 'not-recommend'))";
+
+// The final decision on `content_hash` of a record, if any.
+Result<std::optional<RecordReview>> final_review(sqlite3* db, const std::string& path, const std::string& record_id,
+                                                 const std::string& content_hash) {
+    if (content_hash.empty()) return std::optional<RecordReview>();
+    Stmt q(db, "SELECT decision, comment, reviewer, at_ms FROM reviews WHERE record_id = ? AND content_hash = ? "
+               "AND decision IN ('recommend', 'not-recommend') ORDER BY seq DESC LIMIT 1");
+    q.bind(1, record_id).bind(2, content_hash);
+    int rc = q.step();
+    if (rc == SQLITE_DONE) return std::optional<RecordReview>();
+    if (rc != SQLITE_ROW) return step_error(db, path, "reading a review decision", rc);
+    auto decision = parse_review_decision(q.text(0));
+    if (!decision) return Error{ErrorCode::Corrupt, path + ": record " + record_id + " has a review with unknown decision '" + q.text(0) + "'"};
+    return std::optional<RecordReview>(RecordReview{*decision, q.text(1), q.text(2), q.int64(3)});
 }
 
 RecordMeta meta_from(const Stmt& s) {
@@ -517,6 +574,16 @@ Result<RecordMeta> Store::create_record(const std::string& form_id, int form_ver
     return m;
 }
 
+// Deletes a purged record's field values and the data snapshots its returns kept.
+static Status purge_fields_in_tx(sqlite3* db, const std::string& path, const std::string& record_id) {
+    for (const char* sql : {"DELETE FROM record_fields WHERE record_id = ?", "UPDATE reviews SET snapshot = NULL WHERE record_id = ?"}) {
+        Stmt del(db, sql);
+        del.bind(1, record_id);
+        if (int rc = del.step(); rc != SQLITE_DONE) return step_error(db, path, "purging a record", rc);
+    }
+    return ok_status();
+}
+
 static Result<RecordStatus> status_in_tx(sqlite3* db, const std::string& path, const std::string& id) {
     Stmt q(db, "SELECT status FROM records WHERE id = ?");
     q.bind(1, id);
@@ -585,6 +652,9 @@ Result<Record> Store::get(const std::string& record_id) {
     auto data = load_data(db_->handle, path_, record_id);
     if (!data.ok()) return data.error();
     r.data = std::move(*data);
+    auto review = final_review(db_->handle, path_, record_id, r.meta.content_hash);
+    if (!review.ok()) return review.error();
+    r.review = std::move(*review);
     return r;
 }
 
@@ -615,6 +685,17 @@ Status Store::set_status(const std::string& record_id, RecordStatus to, const st
         if (!transition_allowed(*from, to))
             return Error{ErrorCode::InvalidTransition, path_ + ": record " + record_id + " cannot go from " +
                                                            status_name(*from) + " to " + status_name(to)};
+        if (to == RecordStatus::Returned) {
+            // A final decision is final: returning would let the old decision ride on a resubmission.
+            Stmt q(db_->handle, "SELECT content_hash FROM records WHERE id = ?");
+            q.bind(1, record_id);
+            if (int rc = q.step(); rc != SQLITE_ROW) return step_error(db_->handle, path_, "reading a record", rc);
+            auto decided = final_review(db_->handle, path_, record_id, q.text(0));
+            if (!decided.ok()) return decided.error();
+            if (*decided)
+                return Error{ErrorCode::InvalidTransition, path_ + ": record " + record_id + " was already decided (" +
+                                                               review_decision_name((*decided)->decision) + "); it cannot be returned"};
+        }
         std::int64_t now = now_ms();
         std::string audit_detail = detail;
         if (to == RecordStatus::Submitted) {
@@ -632,11 +713,7 @@ Status Store::set_status(const std::string& record_id, RecordStatus to, const st
                                     : "UPDATE records SET status = ?, updated_ms = ? WHERE id = ?");
             u.bind(1, std::string(status_name(to))).bind(2, now).bind(3, record_id);
             if (int rc = u.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "changing a record's status", rc);
-            if (to == RecordStatus::Purged) {
-                Stmt del(db_->handle, "DELETE FROM record_fields WHERE record_id = ?");
-                del.bind(1, record_id);
-                if (int rc = del.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "purging a record", rc);
-            }
+            if (to == RecordStatus::Purged) SHENBAO_TRY(purge_fields_in_tx(db_->handle, path_, record_id));
         }
         return append_audit(db_->handle, path_, actor, record_id, std::string("status:") + status_name(to), audit_detail);
     });
@@ -662,6 +739,49 @@ Result<std::vector<AuditEntry>> Store::audit_log(const std::string& record_id) {
     return out;
 }
 
+// The value of `key` in an audit detail written as "k1=v1; k2=v2"; empty when absent.
+static std::string detail_value(const std::string& detail, const std::string& key) {
+    std::size_t at = 0;
+    while (at < detail.size()) {
+        std::size_t end = detail.find("; ", at);
+        std::string part = detail.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        if (part.rfind(key + "=", 0) == 0) return part.substr(key.size() + 1);
+        if (end == std::string::npos) break;
+        at = end + 2;
+    }
+    return "";
+}
+
+// Every review row must match the hash its audit entry holds, and every audited
+// decision must still have its row; a kept snapshot must be the reviewed content.
+static Status verify_reviews(sqlite3* db, const std::string& path,
+                             std::map<std::pair<std::string, std::string>, std::string> audited,
+                             std::vector<std::string>& problems) {
+    Stmt q(db, "SELECT record_id, seq, decision, comment, reviewer, at_ms, content_hash, snapshot FROM reviews ORDER BY record_id, seq");
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+        std::string id = q.text(0), seq = std::to_string(q.int64(1));
+        std::string what = "review " + seq + " of record " + id;
+        auto it = audited.find({id, seq});
+        if (it == audited.end()) {
+            problems.push_back(what + " has no audit entry");
+            continue;
+        }
+        if (review_row_hash(id, q.int64(1), q.text(2), q.text(3), q.text(4), q.int64(5), q.text(6)) != it->second)
+            problems.push_back(what + " was altered after it was recorded (decision, comment, reviewer or time)");
+        if (!q.is_null(7)) {
+            json snap = json::parse(q.text(7), nullptr, false);
+            if (snap.is_discarded() || content_hash_of(snap) != q.text(6))
+                problems.push_back(what + ": its snapshot of the returned data was altered");
+        }
+        audited.erase(it);
+    }
+    if (rc != SQLITE_DONE) return step_error(db, path, "verifying reviews", rc);
+    for (const auto& [key, hash] : audited)
+        problems.push_back("review " + key.second + " of record " + key.first + " is in the audit log but was deleted");
+    return ok_status();
+}
+
 Result<VerifyReport> Store::verify() {
     VerifyReport rep;
     if (int rc = db_->exec("BEGIN"); rc != SQLITE_OK) return db_->error(path_, "verifying", rc);
@@ -671,6 +791,7 @@ Result<VerifyReport> Store::verify() {
     std::string prev = kGenesisHash;
     std::map<std::string, std::string> last_status;  // record -> status its last audit entry set
     std::map<std::string, std::string> last_hash;    // record -> content hash at its last submit
+    std::map<std::pair<std::string, std::string>, std::string> audited_reviews;  // (record, seq) -> review_sha256
     for (const AuditEntry& e : *log) {
         ++rep.entries;
         if (e.seq != rep.entries) rep.problems.push_back("audit entry " + std::to_string(rep.entries) + " is missing (next is " + std::to_string(e.seq) + ")");
@@ -682,7 +803,12 @@ Result<VerifyReport> Store::verify() {
         if (e.action.rfind("status:", 0) == 0) last_status[e.record_id] = e.action.substr(7);
         if (e.action == "status:submitted" && e.detail.rfind("content_hash=", 0) == 0)
             last_hash[e.record_id] = e.detail.substr(13, 64);
+        if (e.action.rfind("review:", 0) == 0) {
+            std::string seq = detail_value(e.detail, "seq"), hash = detail_value(e.detail, "review_sha256");
+            audited_reviews[{e.record_id, seq}] = hash;
+        }
     }
+    SHENBAO_TRY(verify_reviews(db_->handle, path_, audited_reviews, rep.problems));
     auto metas = list();
     if (!metas.ok()) return metas.error();
     for (const RecordMeta& m : *metas) {
@@ -718,6 +844,142 @@ Status Store::rekey(const StoreKey& new_key) {
     if (rc != SQLITE_OK) return db_->error(path_, "rekey failed", rc);
     SHENBAO_TRY(configure(*db_, path_));
     return audit("cli", "", "rekey", "store re-encrypted under a new key");
+}
+
+// [SECTION] Review
+
+const char* review_queue_name(ReviewQueue queue) {
+    switch (queue) {
+        case ReviewQueue::Awaiting: return "awaiting";
+        case ReviewQueue::ReadyToSend: return "ready";
+        case ReviewQueue::Recommended: return "recommended";
+        case ReviewQueue::NotRecommended: return "not-recommended";
+    }
+    return "?";
+}
+
+std::optional<ReviewQueue> parse_review_queue(std::string_view name) {
+    for (ReviewQueue q : {ReviewQueue::Awaiting, ReviewQueue::ReadyToSend, ReviewQueue::Recommended, ReviewQueue::NotRecommended})
+        if (name == review_queue_name(q)) return q;
+    return std::nullopt;
+}
+
+Result<ReviewEntry> Store::review(const std::string& record_id, ReviewDecision decision, const std::string& reviewer,
+                                  const std::string& comment) {
+    if (auto problem = review_input_problem(decision, reviewer, comment))
+        return Error{ErrorCode::InvalidArgument, "review of record " + record_id + ": " + *problem};
+    ReviewEntry entry;
+    Status st = in_transaction(db_->handle, path_, "recording a review decision", [&]() -> Status {
+        auto status = status_in_tx(db_->handle, path_, record_id);
+        if (!status.ok()) return status.error();
+        if (*status != RecordStatus::Submitted)
+            return Error{ErrorCode::InvalidTransition, path_ + ": record " + record_id + " is " + status_name(*status) +
+                                                           "; only a submitted record awaiting review can be decided"};
+        std::string hash;
+        {
+            Stmt q(db_->handle, "SELECT content_hash FROM records WHERE id = ?");
+            q.bind(1, record_id);
+            if (int rc = q.step(); rc != SQLITE_ROW) return step_error(db_->handle, path_, "reading a record", rc);
+            hash = q.text(0);
+        }
+        auto decided = final_review(db_->handle, path_, record_id, hash);
+        if (!decided.ok()) return decided.error();
+        if (*decided)
+            return Error{ErrorCode::InvalidTransition, path_ + ": record " + record_id + " was already decided (" +
+                                                           review_decision_name((*decided)->decision) + " by " + (*decided)->reviewer +
+                                                           "); a final decision cannot be changed"};
+        std::int64_t seq = 1;
+        {
+            Stmt q(db_->handle, "SELECT COALESCE(MAX(seq), 0) + 1 FROM reviews WHERE record_id = ?");
+            q.bind(1, record_id);
+            if (int rc = q.step(); rc != SQLITE_ROW) return step_error(db_->handle, path_, "reading reviews", rc);
+            seq = q.int64(0);
+        }
+        std::int64_t now = now_ms();
+        entry = ReviewEntry{seq, RecordReview{decision, comment, reviewer, now}, hash, std::nullopt};
+        Stmt ins(db_->handle, "INSERT INTO reviews(record_id, seq, decision, comment, reviewer, at_ms, content_hash, snapshot) "
+                              "VALUES(?,?,?,?,?,?,?,?)");
+        const std::string name = review_decision_name(decision);
+        ins.bind(1, record_id).bind(2, seq).bind(3, name).bind(4, comment).bind(5, reviewer).bind(6, now).bind(7, hash);
+        if (decision == ReviewDecision::Return) {
+            // The data as returned: after the resubmission the reviewer sees what changed.
+            auto data = load_data(db_->handle, path_, record_id);
+            if (!data.ok()) return data.error();
+            entry.snapshot = *data;
+            ins.bind(8, data->dump());
+        } else {
+            ins.bind_null(8);
+        }
+        if (int rc = ins.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "recording a review decision", rc);
+        const std::string actor = "staff:" + reviewer;
+        SHENBAO_TRY(append_audit(db_->handle, path_, actor, record_id, "review:" + name,
+                                 "seq=" + std::to_string(seq) + "; content_hash=" + hash + "; review_sha256=" +
+                                     review_row_hash(record_id, seq, name, comment, reviewer, now, hash)));
+        if (decision != ReviewDecision::Return) return ok_status();
+        Stmt u(db_->handle, "UPDATE records SET status = 'returned', content_hash = NULL, updated_ms = ? WHERE id = ? AND status = 'submitted'");
+        u.bind(1, now).bind(2, record_id);
+        if (int rc = u.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "returning a record", rc);
+        // The comment stays in the status entry too: the kiosk shows it when the applicant resumes.
+        return append_audit(db_->handle, path_, actor, record_id, "status:returned", comment);
+    });
+    if (!st.ok()) return st.error();
+    return entry;
+}
+
+Result<std::vector<ReviewEntry>> Store::reviews(const std::string& record_id) {
+    Stmt q(db_->handle, "SELECT seq, decision, comment, reviewer, at_ms, content_hash, snapshot FROM reviews "
+                        "WHERE record_id = ? ORDER BY seq");
+    q.bind(1, record_id);
+    std::vector<ReviewEntry> out;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+        auto decision = parse_review_decision(q.text(1));
+        if (!decision) return Error{ErrorCode::Corrupt, path_ + ": record " + record_id + " has a review with unknown decision '" + q.text(1) + "'"};
+        ReviewEntry e{q.int64(0), RecordReview{*decision, q.text(2), q.text(3), q.int64(4)}, q.text(5), std::nullopt};
+        if (!q.is_null(6)) {
+            json snap = json::parse(q.text(6), nullptr, false);
+            if (snap.is_discarded()) return Error{ErrorCode::Corrupt, path_ + ": record " + record_id + " review " + std::to_string(e.seq) + " holds an invalid snapshot"};
+            e.snapshot = std::move(snap);
+        }
+        out.push_back(std::move(e));
+    }
+    if (rc != SQLITE_DONE) return step_error(db_->handle, path_, "reading reviews", rc);
+    return out;
+}
+
+Result<std::vector<RecordMeta>> Store::list_review(ReviewQueue queue, std::size_t limit) {
+    std::string where;
+    switch (queue) {
+        case ReviewQueue::Awaiting: where = "status = 'submitted' AND NOT " + std::string(kHasFinalReview); break;
+        case ReviewQueue::ReadyToSend: where = "status = 'submitted' AND " + std::string(kHasFinalReview); break;
+        case ReviewQueue::Recommended:
+        case ReviewQueue::NotRecommended:
+            where = std::string("EXISTS (SELECT 1 FROM reviews v WHERE v.record_id = records.id AND v.content_hash = records.content_hash "
+                                "AND v.decision = '") +
+                    (queue == ReviewQueue::Recommended ? "recommend" : "not-recommend") + "')";
+            break;
+    }
+    std::string sql = std::string("SELECT ") + kMetaColumns + " FROM records WHERE " + where + " ORDER BY id" +
+                      (limit ? " LIMIT " + std::to_string(limit) : "");
+    Stmt q(db_->handle, sql.c_str());
+    std::vector<RecordMeta> out;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) out.push_back(meta_from(q));
+    if (rc != SQLITE_DONE) return step_error(db_->handle, path_, "listing records by review", rc);
+    return out;
+}
+
+Result<std::optional<std::vector<FieldChange>>> Store::changes_since_return(const std::string& record_id) {
+    auto history = reviews(record_id);
+    if (!history.ok()) return history.error();
+    for (auto it = history->rbegin(); it != history->rend(); ++it) {
+        if (it->review.decision != ReviewDecision::Return) continue;
+        if (!it->snapshot) return std::optional<std::vector<FieldChange>>();  // purged
+        auto now = get(record_id);
+        if (!now.ok()) return now.error();
+        return std::optional<std::vector<FieldChange>>(changed_fields(*it->snapshot, now->data));
+    }
+    return std::optional<std::vector<FieldChange>>();
 }
 
 // [SECTION] Settings and resume codes
@@ -889,6 +1151,11 @@ Status Store::enqueue_batch(const OutboxBatch& batch, const std::vector<BatchMem
             if (check.text(1) != m.content_hash)
                 return Error{ErrorCode::InvalidTransition, path_ + ": record " + m.record_id +
                                                                " changed since the batch was sealed; cut the batch again"};
+            auto decided = final_review(db_->handle, path_, m.record_id, m.content_hash);
+            if (!decided.ok()) return decided.error();
+            if (!*decided)
+                return Error{ErrorCode::InvalidTransition, path_ + ": record " + m.record_id +
+                                                               " has no final review decision; only reviewed records are sent"};
             member.reset();
             member.bind(1, batch.batch_id).bind(2, m.record_id).bind(3, position++).bind(4, m.content_hash);
             if (rc = member.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "filing a batch", rc);
@@ -1072,14 +1339,11 @@ Result<std::int64_t> Store::purge_synced_before(std::int64_t cutoff_ms, const st
         if (ids.empty()) return purged;
         Status st = in_transaction(db_->handle, path_, "purging synced records", [&]() -> Status {
             std::int64_t now = now_ms();
-            Stmt del(db_->handle, "DELETE FROM record_fields WHERE record_id = ?");
             for (const std::string& id : ids) {
                 // Re-checked inside the write lock by move_record_in_tx (status must still be synced).
                 SHENBAO_TRY(move_record_in_tx(db_->handle, path_, id, RecordStatus::Synced, RecordStatus::Purged, now, actor,
                                               "retention"));
-                del.reset();
-                del.bind(1, id);
-                if (int rc = del.step(); rc != SQLITE_DONE) return step_error(db_->handle, path_, "purging a record", rc);
+                SHENBAO_TRY(purge_fields_in_tx(db_->handle, path_, id));
             }
             return ok_status();
         });

@@ -52,10 +52,18 @@
 // | L    | json   | one record as canonical JSON (keys sorted, no spaces, UTF-8 as is):  |
 // |      |        | {"content_hash":"<sha256 hex of data>","data":{…},"form_id":"…",     |
 // |      |        |  "form_version":1,"id":"<ULID>","submitted_ms":<int or null>}        |
+// |      |        | plus, when the district reviewed it (review.h), between "id" and     |
+// |      |        | "submitted_ms": "review":{"at_ms":<int>,"decision":"recommend" or    |
+// |      |        | "not-recommend","reason":"…","reviewer":"…"}                         |
 //
 // content_hash is content_hash_of(data) (store.h) and is checked on decoding, so
 // each record arrives byte-identical to what the kiosk froze at submit. Other
 // RecordMeta fields do not travel; decoded records have status Submitted.
+// The "review" member is optional (so batches written before it still decode:
+// it is not a new format version); when present it must hold exactly those four
+// keys, a final decision (an unknown decision, or "return", is bad-record), and
+// pass review_input_problem (a reviewer name; a reason for not-recommend). It is
+// Record::review; the content hash covers the data only, the signature covers both.
 //
 // [SECTION] What decoding checks, in order (each failure has its BatchErrorKind)
 //  1. magic, version, header fields, claimed sizes and count against BatchLimits
@@ -63,7 +71,8 @@
 //  2. exact total size        3. signer enrolled / expected   4. signature
 //  5. dictionary known        6. sealed key opens             7. chunks decrypt
 //  8. zstd inflates no further than the claimed plaintext size, record by record
-//  9. every record well formed, under max_record_bytes, of a listed form, hash right
+//  9. every record well formed, under max_record_bytes, of a listed form, hash right,
+//     its review (if any) a known final decision
 // 10. plaintext size, SHA-256, record count and per-form counts equal the header's
 #pragma once
 

@@ -13,6 +13,7 @@
 
 #include "shenbao/keys.h"
 #include "shenbao/result.h"
+#include "shenbao/review.h"
 
 namespace shenbao {
 
@@ -24,6 +25,9 @@ const char* status_name(RecordStatus status);
 std::optional<RecordStatus> parse_status(std::string_view name);
 // Whether the lifecycle allows from -> to (draft → submitted → queued → synced →
 // purged; submitted → returned → submitted for corrections; queued → submitted to requeue).
+// The preliminary review is not a status: a submitted record either awaits
+// review or carries a final decision ([SECTION] Review below); only the latter
+// may move on to queued.
 bool transition_allowed(RecordStatus from, RecordStatus to);
 
 struct RecordMeta {
@@ -39,6 +43,9 @@ struct RecordMeta {
 struct Record {
     RecordMeta meta;
     nlohmann::json data = nlohmann::json::object();  // {field_id: value}
+    // The final review decision on this content (recommend / not-recommend),
+    // which travels with the record (batch.h); nullopt while it awaits review.
+    std::optional<RecordReview> review;
 };
 
 struct AuditEntry {
@@ -74,7 +81,8 @@ struct ResumeCheck {
 //
 // A record is in at most one live batch (sealed or uploading): enqueue_batch
 // moves records submitted → queued in the same transaction that files them
-// under the batch, and only submitted records can be filed. A batch leaves the
+// under the batch, and only submitted records with a final review decision
+// (schema v5) can be filed. A batch leaves the
 // live set only through apply_receipt, which marks its records synced or
 // quarantines them, in one transaction with storing the receipt.
 enum class OutboxState {
@@ -130,6 +138,34 @@ struct SyncStatus {
     std::int64_t quarantined = 0;
 };
 
+// [SECTION] Review (schema v5): the district's preliminary review (review.h).
+//
+// Not a status of its own, so the lifecycle and the outbox stay as they were:
+// a submitted record awaits review until staff decide. `return` moves it
+// submitted → returned in the same transaction (its data kept as a snapshot),
+// and after the applicant resubmits it awaits review again. A final decision
+// (recommend / not-recommend) is tied to the content hash it was made on and
+// cannot be changed; only submitted records with a final decision are filed
+// into batches (enqueue_batch refuses others), and the decision travels with
+// them. Every decision is an audit entry by "staff:<name>" whose detail holds a
+// hash of the decision row, so verify detects an edited or deleted decision.
+struct ReviewEntry {
+    std::int64_t seq = 0;      // 1, 2, 3 … per record, in decision order
+    RecordReview review;       // decision, comment or reason, reviewer, time
+    std::string content_hash;  // the submitted content the decision was made on
+    std::optional<nlohmann::json> snapshot;  // a return's data as returned; nullopt otherwise or once purged
+};
+
+// Which records list_review lists, each in id order.
+enum class ReviewQueue {
+    Awaiting,        // submitted, no final decision: the reviewer's queue
+    ReadyToSend,     // submitted with a final decision: what the sync agent sends
+    Recommended,     // a final recommend on the current content, whatever the status since
+    NotRecommended,  // a final not-recommend on the current content, whatever the status since
+};
+const char* review_queue_name(ReviewQueue queue);  // "awaiting", "ready", "recommended", "not-recommended"
+std::optional<ReviewQueue> parse_review_queue(std::string_view name);
+
 struct StoreOptions {
     int busy_timeout_ms = 10000;
     // SQLite page cache of this connection. The sync agent reads records once,
@@ -172,7 +208,9 @@ public:
     Result<std::int64_t> count(std::optional<RecordStatus> status = std::nullopt);
 
     // Moves a record along its lifecycle, with an audit entry; leaving draft or
-    // returned freezes the content hash. `detail` goes to the audit log.
+    // returned freezes the content hash. `detail` goes to the audit log. Staff
+    // return a record with review() (decision, snapshot, name); set_status(Returned)
+    // is the bare move and refuses a record that has a final decision.
     Status set_status(const std::string& record_id, RecordStatus to, const std::string& actor,
                       const std::string& detail = "");
 
@@ -198,13 +236,30 @@ public:
     // caller; after kResumeFreeAttempts failures a code locks, doubling each time.
     Result<ResumeCheck> check_resume(const std::string& code, const std::string& pin);
 
+    // [SECTION] Review (see the section above Store). Records a decision by
+    // `reviewer` in one transaction with its audit entry (actor "staff:<reviewer>");
+    // a return also moves the record submitted → returned. Errors, nothing changed:
+    // InvalidArgument (review_input_problem: no name, no reason for not-recommend,
+    // no comment for return), NotFound, InvalidTransition (not submitted, or
+    // already finally decided).
+    Result<ReviewEntry> review(const std::string& record_id, ReviewDecision decision, const std::string& reviewer,
+                               const std::string& comment);
+    // A record's review history, oldest first (empty when never reviewed).
+    Result<std::vector<ReviewEntry>> reviews(const std::string& record_id);
+    Result<std::vector<RecordMeta>> list_review(ReviewQueue queue, std::size_t limit = 0);
+    // What the applicant changed since the record's last return (that return's
+    // snapshot against the data now); nullopt when it was never returned through
+    // review(). Empty when they resubmitted without changes.
+    Result<std::optional<std::vector<FieldChange>>> changes_since_return(const std::string& record_id);
+
     // [SECTION] Outbox (sync agent). Every call is one transaction; status
     // changes get audit entries with actor `actor`.
 
     // Files `members` under a new live batch (state Sealed, `batch` gives id,
     // file, size, count) and moves each record submitted → queued. Refuses the
     // whole batch (InvalidTransition, nothing changed) when any record is no
-    // longer submitted or its content hash differs: the caller cuts again.
+    // longer submitted, has no final review decision, or its content hash
+    // differs: the caller cuts again.
     Status enqueue_batch(const OutboxBatch& batch, const std::vector<BatchMember>& members,
                          const std::string& actor = "sync");
     // Live batches (sealed or uploading), oldest first: the agent resumes these
