@@ -404,6 +404,9 @@ TEST_CASE("shenbao-store export-summary and pdf write into the export folder, an
     r = test::run(cli + " export-summary --status draft --out " + dir.file("drafts.xlsx"));
     REQUIRE_MESSAGE(r.exit_code == 0, r.output);
     CHECK(r.output.find("exported 2 application(s)") != std::string::npos);
+    r = test::run(cli + " export-summary --status submitted,draft --out " + dir.file("both.xlsx"));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    CHECK(r.output.find("exported 5 application(s)") != std::string::npos);
     CHECK(test::run(cli + " export-summary --status nonsense").exit_code == 1);
 
     auto list = test::run(cli + " list --status submitted");
