@@ -284,7 +284,7 @@ public:
             std::size_t j = i;
             while (j < lines.size() && lines[j].bottom - lines[i].top <= avail) ++j;
             // Start on a fresh page rather than leave a lone first line (or nothing) here.
-            bool too_little = j == i || (first && j - i < std::min<std::size_t>(2, lines.size() - i)) ||
+            bool too_little = (i < lines.size() && j == i) || (first && j - i < std::min<std::size_t>(2, lines.size() - i)) ||
                               (first && std::max(head_h, min_h) > room());
             if (too_little && !at_top()) {
                 new_page();
