@@ -100,10 +100,17 @@ void print_record(const FormDefinition& form, const Record& r, Lang lang) {
 
 Result<FormDefinition> the_form(const Options& o) { return load_form(bundled_form_path(o.form_id)); }
 
-// 附件3 of the records with any of `status_names`, oldest first (ULIDs sort by time).
-int export_summary(Store& db, const Options& o, const std::vector<std::string>& status_names, const SummaryHeader& header,
+// 附件3 of the records with `status_name`, in the store's order (oldest first).
+int export_summary(Store& db, const Options& o, const std::string& status_name, const SummaryHeader& header,
                    const std::string& path) {
-    std::vector<RecordMeta> rows;
+    // `status_name` may list several, comma-separated: submitted,queued,synced.
+    std::vector<std::string> status_names;
+    for (std::size_t at = 0; at <= status_name.size();) {
+        std::size_t comma = std::min(status_name.find(',', at), status_name.size());
+        status_names.push_back(status_name.substr(at, comma - at));
+        at = comma + 1;
+    }
+    std::vector<RecordMeta> rows;  // ULIDs sort by time: oldest first across statuses
     for (const std::string& name : status_names) {
         auto status = parse_status(name);
         if (!status) {
@@ -175,14 +182,13 @@ int main(int argc, char** argv) {
     std::string form_file;
     auto* check_form = app.add_subcommand("check-form", "Check a form definition file");
     check_form->add_option("file", form_file, "Form definition (JSON)")->required();
-    std::vector<std::string> summary_status = {"submitted"};
-    std::string summary_out, pdf_out, printer;
+    std::string summary_status = "submitted", summary_out, pdf_out, printer;
     SummaryHeader header;
     auto* summary = app.add_subcommand("export-summary",
         "Write the 附件3 recommendation summary table (.xlsx, A4 landscape) of the records with --status");
     summary->add_option("--out,-o", summary_out, "The .xlsx file (default: summary-<time>.xlsx in the export folder)");
     summary->add_option("--status", summary_status, "Which records go in: their status, or several: submitted,queued,synced")
-        ->delimiter(',')->capture_default_str();
+        ->capture_default_str();
     summary->add_option("--district,--recommender", header.recommender, "推荐单位: the recommending district office (default: setting paper.recommender)");
     summary->add_option("--contact", header.contact, "联系人: the district's contact person (default: setting paper.contact)");
     summary->add_option("--phone", header.phone, "The contact person's phone (default: setting paper.phone)");
