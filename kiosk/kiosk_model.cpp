@@ -743,13 +743,20 @@ bool KioskModel::staff_export_summary() {
     if (!staff_) return false;
     std::string folder;
     if (!export_folder(&folder)) return false;
-    auto rows = store_->list(RecordStatus::Submitted);
-    if (!rows.ok()) {
-        set_notice("导出失败：" + rows.error().message, "Export failed: " + rows.error().message);
-        return false;
+    // Every application handed in and not returned: the overnight sync moves them on
+    // (queued, synced) but they are still the district's to summarise.
+    std::vector<RecordMeta> rows;
+    for (RecordStatus st : {RecordStatus::Submitted, RecordStatus::Queued, RecordStatus::Synced}) {
+        auto some = store_->list(st);
+        if (!some.ok()) {
+            set_notice("导出失败：" + some.error().message, "Export failed: " + some.error().message);
+            return false;
+        }
+        rows.insert(rows.end(), some->begin(), some->end());
     }
+    std::sort(rows.begin(), rows.end(), [](const RecordMeta& a, const RecordMeta& b) { return a.id < b.id; });
     std::vector<SummaryEntry> entries;
-    for (const RecordMeta& meta : *rows) {
+    for (const RecordMeta& meta : rows) {
         if (meta.form_id != form_.form_id) continue;
         auto r = store_->get(meta.id);
         if (r.ok()) entries.push_back({std::move(r->data), ""});

@@ -199,8 +199,9 @@ public:
     void staff_back();
     // Paper. The folder used when Settings::export_dir is empty (main passes <data dir>/exports).
     void set_default_export_dir(std::string dir) { default_export_dir_ = std::move(dir); }
-    // Writes 附件3 of the submitted applications into the export folder; the notice
-    // says where, or why not. (Switches to the recommended ones once review exists.)
+    // Writes 附件3 of the applications handed in (submitted, queued or synced; oldest
+    // first) into the export folder; the notice says where, or why not. (To become
+    // the recommended ones once the review decision exists.)
     bool staff_export_summary();
     // Saves the open record's PDF into the export folder and, with `print`, sends it
     // to the printer; the PDF is saved first and kept whatever printing does.

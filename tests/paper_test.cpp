@@ -311,10 +311,19 @@ TEST_CASE("an application with missing, invalid and malformed values still makes
     CHECK(text.find("no_such_option") == std::string::npos);
     CHECK(text.find("utf-8andacontrol") != std::string::npos);
 
-    // Nothing at all: the blank paper form.
-    auto blank = render_application_pdf(form(), json::object(), "", &pages);
+    // Nothing at all: the blank paper form, with no page left empty (an empty value
+    // must not push its heading onto a page of its own).
+    auto blank = render_application_pdf(form(), json::object(), "01BLANKFORM000000000000000", &pages);
     REQUIRE(blank.ok());
     CHECK(pages >= 2);
+    test::write_file(dir.file("blank.pdf"), *blank);
+    for (int n = 1; n <= pages; ++n) {
+        auto page = test::run("pdftotext -raw -f " + std::to_string(n) + " -l " + std::to_string(n) + " " + dir.file("blank.pdf") + " -");
+        std::string body = std::regex_replace(squeeze(page.output), std::regex("重庆市产业技术创新联盟申报材料申报编号：01BLANKFORM0+"), "");
+        body = std::regex_replace(body, std::regex("第[0-9]+页共[0-9]+页"), "");
+        CAPTURE(n);
+        CHECK(body.size() > 30);
+    }
 }
 
 namespace {
@@ -404,6 +413,9 @@ TEST_CASE("shenbao-store export-summary and pdf write into the export folder, an
     r = test::run(cli + " export-summary --status draft --out " + dir.file("drafts.xlsx"));
     REQUIRE_MESSAGE(r.exit_code == 0, r.output);
     CHECK(r.output.find("exported 2 application(s)") != std::string::npos);
+    r = test::run(cli + " export-summary --status submitted,draft --out " + dir.file("both.xlsx"));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    CHECK(r.output.find("exported 5 application(s)") != std::string::npos);
     CHECK(test::run(cli + " export-summary --status nonsense").exit_code == 1);
 
     auto list = test::run(cli + " list --status submitted");

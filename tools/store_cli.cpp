@@ -2,6 +2,7 @@
 // Exit codes: 0 ok · 1 bad usage · 2 the store or key cannot be opened ·
 // 3 the audit chain or content does not verify · 4 no such record ·
 // 5 any other error (message on stderr says which file and what to do).
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -122,17 +123,29 @@ void shorten_texts(const FormDefinition& form, json& data, std::size_t max_chars
 // 附件3 of the records with `status_name`, in the store's order (oldest first).
 int export_summary(Store& db, const Options& o, const std::string& status_name, const SummaryHeader& header,
                    const std::string& path) {
-    auto status = parse_status(status_name);
-    if (!status) {
-        std::cerr << "shenbao-store: unknown status \"" << status_name << "\"\n";
-        return kUsage;
+    // `status_name` may list several, comma-separated: submitted,queued,synced.
+    std::vector<std::string> status_names;
+    for (std::size_t at = 0; at <= status_name.size();) {
+        std::size_t comma = std::min(status_name.find(',', at), status_name.size());
+        status_names.push_back(status_name.substr(at, comma - at));
+        at = comma + 1;
     }
+    std::vector<RecordMeta> rows;  // ULIDs sort by time: oldest first across statuses
+    for (const std::string& name : status_names) {
+        auto status = parse_status(name);
+        if (!status) {
+            std::cerr << "shenbao-store: unknown status \"" << name << "\"\n";
+            return kUsage;
+        }
+        auto some = db.list(status);
+        if (!some.ok()) return fail(some.error());
+        rows.insert(rows.end(), some->begin(), some->end());
+    }
+    std::sort(rows.begin(), rows.end(), [](const RecordMeta& a, const RecordMeta& b) { return a.id < b.id; });
     auto form = the_form(o);
     if (!form.ok()) return fail(form.error());
-    auto rows = db.list(status);
-    if (!rows.ok()) return fail(rows.error());
     std::vector<SummaryEntry> entries;
-    for (const RecordMeta& m : *rows) {
+    for (const RecordMeta& m : rows) {
         if (m.form_id != form->form_id) continue;
         auto r = db.get(m.id);
         if (!r.ok()) return fail(r.error());
@@ -230,7 +243,8 @@ int main(int argc, char** argv) {
     auto* summary = app.add_subcommand("export-summary",
         "Write the 附件3 recommendation summary table (.xlsx, A4 landscape) of the records with --status");
     summary->add_option("--out,-o", summary_out, "The .xlsx file (default: summary-<time>.xlsx in the export folder)");
-    summary->add_option("--status", summary_status, "Which records go in: their status")->capture_default_str();
+    summary->add_option("--status", summary_status, "Which records go in: their status, or several: submitted,queued,synced")
+        ->capture_default_str();
     summary->add_option("--district,--recommender", header.recommender, "推荐单位: the recommending district office (default: setting paper.recommender)");
     summary->add_option("--contact", header.contact, "联系人: the district's contact person (default: setting paper.contact)");
     summary->add_option("--phone", header.phone, "The contact person's phone (default: setting paper.phone)");
