@@ -209,10 +209,11 @@ int export_records(const std::string& data_dir, const std::string& format, const
     return kOk;
 }
 
-// 附件3 across districts: every received record of the form, grouped by district
-// (received order within one), with a 区县 column after 序号.
+// 附件3 across districts: the received records of the form that their district
+// recommended (with `all`, every one), grouped by district (received order within
+// one), with a 区县 column after 序号.
 int export_summary(const std::string& data_dir, const std::string& out_path, const std::string& form_id,
-                   const std::string& district, const SummaryHeader& header) {
+                   const std::string& district, const SummaryHeader& header, bool all) {
     auto form = load_form(bundled_form_path(form_id));
     if (!form.ok()) return fail(form.error().message + " (choose the form with --form)", kUsage);
     auto db = open_db(data_dir);
@@ -221,6 +222,8 @@ int export_summary(const std::string& data_dir, const std::string& out_path, con
     std::size_t unreadable = 0;
     Status st = db.value()->each_record([&](const StoredRecord& r) {
         if (r.form_id != form->form_id || (!district.empty() && r.district != district)) return;
+        // 附件3 lists the districts' recommendations; records sent before kiosks had the review count too.
+        if (!all && r.review && r.review->decision != ReviewDecision::Recommend) return;
         json data = json::parse(r.data, nullptr, false);
         if (data.is_discarded()) ++unreadable;  // still listed: a numbered row with its district
         entries.push_back({data.is_discarded() ? json::object() : std::move(data), r.district});
@@ -293,6 +296,8 @@ int main(int argc, char** argv) {
     summary_cmd->add_option("--out", summary_out, "The .xlsx file to write")->required();
     summary_cmd->add_option("--form", summary_form, "The form whose records go in")->capture_default_str();
     summary_cmd->add_option("--district", summary_district, "Only this district (default: every district)");
+    bool summary_all = false;
+    summary_cmd->add_flag("--all", summary_all, "Every received application, not only those their district recommended");
     summary_cmd->add_option("--recommender", summary_header.recommender, "推荐单位 in the header line (default: --district)");
     summary_cmd->add_option("--contact", summary_header.contact, "联系人 in the header line");
     summary_cmd->add_option("--phone", summary_header.phone, "The contact person's phone");
@@ -319,7 +324,7 @@ int main(int argc, char** argv) {
     if (*enrol_cmd) return enrol(data_dir, kiosk_key, district, move);
     if (*districts_cmd) return districts(data_dir);
     if (*export_cmd) return export_records(data_dir, format, out_path, form_id, bom);
-    if (*summary_cmd) return export_summary(data_dir, summary_out, summary_form, summary_district, summary_header);
+    if (*summary_cmd) return export_summary(data_dir, summary_out, summary_form, summary_district, summary_header, summary_all);
     if (*serve_cmd) {
         if (!parse_listen(listen, so)) return fail("--listen must be HOST:PORT, e.g. 127.0.0.1:8443 (port 0: any free port)", kUsage);
         so.data_dir = data_dir;

@@ -743,18 +743,14 @@ bool KioskModel::staff_export_summary() {
     if (!staff_) return false;
     std::string folder;
     if (!export_folder(&folder)) return false;
-    // Every application handed in and not returned: the overnight sync moves them on
-    // (queued, synced) but they are still the district's to summarise.
-    std::vector<RecordMeta> rows;
-    for (RecordStatus st : {RecordStatus::Submitted, RecordStatus::Queued, RecordStatus::Synced}) {
-        auto some = store_->list(st);
-        if (!some.ok()) {
-            set_notice("导出失败：" + some.error().message, "Export failed: " + some.error().message);
-            return false;
-        }
-        rows.insert(rows.end(), some->begin(), some->end());
+    // The district's recommendations (初审: recommend), whatever the overnight sync has
+    // done with them since (queued, synced): they are still the district's to summarise.
+    auto recommended = store_->list_review(ReviewQueue::Recommended);
+    if (!recommended.ok()) {
+        set_notice("导出失败：" + recommended.error().message, "Export failed: " + recommended.error().message);
+        return false;
     }
-    std::sort(rows.begin(), rows.end(), [](const RecordMeta& a, const RecordMeta& b) { return a.id < b.id; });
+    const std::vector<RecordMeta>& rows = *recommended;
     std::vector<SummaryEntry> entries;
     for (const RecordMeta& meta : rows) {
         if (meta.form_id != form_.form_id) continue;

@@ -29,12 +29,16 @@ TEST_CASE("staff paper: export 附件3 and save or print the open record's PDF f
     std::int64_t now = 1'000'000;
     auto store = open_store(dir.file("store.db"), dir.file("store.key"), true).value();
     std::vector<std::string> ids;
-    for (std::uint64_t seed = 3; seed < 5; ++seed) {
+    for (std::uint64_t seed = 3; seed < 6; ++seed) {
         auto meta = store->create_record(form().form_id, form().version, "cli").value();
         REQUIRE(store->save_fields(meta.id, generate_application(form(), seed)).ok());
         REQUIRE(store->set_status(meta.id, RecordStatus::Submitted, "cli").ok());
         ids.push_back(meta.id);
     }
+    // 附件3 holds the recommended ones; the third is not recommended and stays out.
+    REQUIRE(store->review(ids[0], ReviewDecision::Recommend, "李娜", "").ok());
+    REQUIRE(store->review(ids[1], ReviewDecision::Recommend, "李娜", "").ok());
+    REQUIRE(store->review(ids[2], ReviewDecision::NotRecommend, "李娜", "成员单位不足").ok());
     // The overnight sync has already taken the second one (queued): still the district's to summarise.
     REQUIRE(store->set_status(ids[1], RecordStatus::Queued, "sync").ok());
     {

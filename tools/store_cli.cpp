@@ -123,7 +123,24 @@ void shorten_texts(const FormDefinition& form, json& data, std::size_t max_chars
 // 附件3 of the records with `status_name`, in the store's order (oldest first).
 int export_summary(Store& db, const Options& o, const std::string& status_name, const SummaryHeader& header,
                    const std::string& path) {
-    // `status_name` may list several, comma-separated: submitted,queued,synced.
+    // "recommended" (the default): 附件3 is the district's recommendations, whatever
+    // the sync has done with them since. Otherwise statuses, comma-separated.
+    if (status_name == "recommended") {
+        auto form = the_form(o);
+        if (!form.ok()) return fail(form.error());
+        auto rows = db.list_review(ReviewQueue::Recommended);
+        if (!rows.ok()) return fail(rows.error());
+        std::vector<SummaryEntry> entries;
+        for (const RecordMeta& m : *rows) {
+            if (m.form_id != form->form_id) continue;
+            auto r = db.get(m.id);
+            if (!r.ok()) return fail(r.error());
+            entries.push_back({std::move(r->data), ""});
+        }
+        if (auto st = write_summary_xlsx(*form, entries, SummaryOptions{header, false}, path); !st.ok()) return fail(st.error());
+        std::printf("exported %zu application(s) to %s\n", entries.size(), path.c_str());
+        return kOk;
+    }
     std::vector<std::string> status_names;
     for (std::size_t at = 0; at <= status_name.size();) {
         std::size_t comma = std::min(status_name.find(',', at), status_name.size());
@@ -238,12 +255,12 @@ int main(int argc, char** argv) {
     std::string form_file;
     auto* check_form = app.add_subcommand("check-form", "Check a form definition file");
     check_form->add_option("file", form_file, "Form definition (JSON)")->required();
-    std::string summary_status = "submitted", summary_out, pdf_out, printer;
+    std::string summary_status = "recommended", summary_out, pdf_out, printer;
     SummaryHeader header;
     auto* summary = app.add_subcommand("export-summary",
         "Write the 附件3 recommendation summary table (.xlsx, A4 landscape) of the records with --status");
     summary->add_option("--out,-o", summary_out, "The .xlsx file (default: summary-<time>.xlsx in the export folder)");
-    summary->add_option("--status", summary_status, "Which records go in: their status, or several: submitted,queued,synced")
+    summary->add_option("--status", summary_status, "Which records go in: recommended (the review's), or statuses: submitted,queued,synced")
         ->capture_default_str();
     summary->add_option("--district,--recommender", header.recommender, "推荐单位: the recommending district office (default: setting paper.recommender)");
     summary->add_option("--contact", header.contact, "联系人: the district's contact person (default: setting paper.contact)");
