@@ -8,7 +8,7 @@
 
 using namespace itest;
 
-TEST_CASE("intake: export-summary lists every received application with its district, grouped by district") {
+TEST_CASE("intake: export-summary lists the recommended applications with their district, grouped by district, --all every one") {
     Commission c("渝中区");
     KioskIdentity second = generate_kiosk_identity();
     c.enrol(second.public_key, "北碚区");
@@ -48,4 +48,27 @@ TEST_CASE("intake: export-summary lists every received application with its dist
     REQUIRE_MESSAGE(run.exit_code == 0, run.output);
     CHECK(run.output.find("exported 1 application(s)") != std::string::npos);
     CHECK(test::run(intake_cli() + " --data-dir " + shq(c.data) + " export-summary --out /nonexistent-folder/x.xlsx").exit_code == 5);
+
+    // Reviewed records: the recommended one is listed, the not-recommended one only with --all.
+    std::vector<Record> reviewed = make_records(2, 900);
+    reviewed[0].review = RecordReview{ReviewDecision::Recommend, "同意推荐", "李娜", 1'764'000'000'000};
+    reviewed[1].review = RecordReview{ReviewDecision::NotRecommend, "成员单位不足", "李娜", 1'764'000'000'001};
+    r = c.upload_and_commit(c.batch(reviewed));
+    REQUIRE_MESSAGE(r.status == 200, r.status << " " << r.body);
+    const std::string recommended = out.file("recommended.xlsx"), every = out.file("every.xlsx");
+    run = test::run(intake_cli() + " --data-dir " + shq(c.data) + " export-summary --out " + shq(recommended));
+    REQUIRE_MESSAGE(run.exit_code == 0, run.output);
+    CHECK(run.output.find("exported 4 application(s)") != std::string::npos);
+    test::Csv rec = test::libreoffice_csv(out, recommended);
+    bool has_recommended = false, has_refused = false;
+    for (const auto& row : rec) {
+        if (row.size() < 3) continue;
+        has_recommended |= row[2] == reviewed[0].data["alliance_name"].get<std::string>();
+        has_refused |= row[2] == reviewed[1].data["alliance_name"].get<std::string>();
+    }
+    CHECK(has_recommended);
+    CHECK_FALSE(has_refused);
+    run = test::run(intake_cli() + " --data-dir " + shq(c.data) + " export-summary --all --out " + shq(every));
+    REQUIRE_MESSAGE(run.exit_code == 0, run.output);
+    CHECK(run.output.find("exported 5 application(s)") != std::string::npos);
 }
