@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include <imgui.h>
+#include <imgui_internal.h>
 
 #include "ui.h"
 
@@ -169,6 +170,8 @@ void Keyboard::draw(KioskModel& m, Ui& ui) {
     ImGui::Begin("keyboard", nullptr, ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
                                           ImGuiWindowFlags_NoScrollWithMouse | ImGuiWindowFlags_NoFocusOnAppearing);
     ui.mark_window("kbd");
+    // How long the field is as drawn this frame (never its text), for the benchmark.
+    ui.labels["kbd.chars"] = std::to_string(ImTextCountCharsFromUtf8(value_.c_str(), nullptr));
     candidate_bar(m, ui);
     switch (layout_) {
         case Layout::Pinyin: pinyin_keys(m, ui); break;

@@ -3,6 +3,7 @@
 // a pending save or the idle countdown needs a frame.
 // Exit codes: 0 closed normally, 1 bad usage, 3 no display (try xvfb-run),
 // 4 --deploy-ime failed.
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -274,6 +275,7 @@ int main(int argc, char** argv) {
             // file (~20 MB) are dead weight on a 2 GB terminal; a rebuild reloads the file.
             io.Fonts->ClearTexData();
             io.Fonts->ClearInputData();
+            malloc_trim(0);  // give those pages back to the system, not to malloc's free lists
             atlas_in_memory = false;
         }
         ImGui_ImplGlfw_NewFrame();
