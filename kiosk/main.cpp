@@ -252,6 +252,7 @@ int main(int argc, char** argv) {
                 if (!p->empty()) {
                     std::fprintf(stderr, "shenbao-kiosk: %s\n", p->c_str());
                     ui.input_problems.push_back(*p);
+                    atlas.want("屏幕键盘：" + *p);  // the staff screen's line (屏 is outside the common range)
                 }
             frames_wanted = std::max(frames_wanted, 2);
         }
