@@ -44,7 +44,7 @@ void Keyboard::open_for(const Field& f, const std::string& path, const std::stri
     type_ = f.type;
     layout_ = layout_for(f.type);
     shift_ = false;
-    scroll_ = true;
+    scroll_frames_ = 3;
     redraw_ = true;
     ensure_layout_available();
     if (want_glyphs) want_glyphs(kLabels);
@@ -90,7 +90,7 @@ void Keyboard::commit(KioskModel& m, const std::string& text) {
     if (text.empty() || path_.empty()) return;
     value_ += text;
     m.edit_text(path_, value_);  // the model cuts at the field's limit and notes it
-    scroll_ = true;
+    scroll_frames_ = 3;
     m.touch();
     if (want_glyphs) want_glyphs(text);
 }

@@ -47,11 +47,12 @@ public:
         redraw_ = false;
         return r;
     }
-    // True once after the keyboard opened or typed: the field should scroll into view above it.
+    // True for a few frames after the keyboard opened or typed: the field should scroll
+    // into view above it (the form shrinks above the keyboard a frame after it opens).
     bool take_scroll_request() {
-        bool r = scroll_;
-        scroll_ = false;
-        return r;
+        if (scroll_frames_ <= 0) return false;
+        --scroll_frames_;
+        return true;
     }
     // Closes; the field is left (saved, its issues shown).
     void close(KioskModel& m);
@@ -88,7 +89,7 @@ private:
     Layout layout_ = Layout::Pinyin;
     bool shift_ = false;
     bool drawn_ = false;   // the target field was drawn this frame
-    bool scroll_ = false;
+    int scroll_frames_ = 0;
     bool redraw_ = false;
     std::string session_;  // the record the keyboard last served: a new one resets the engines
 };

@@ -77,7 +77,9 @@ class Keyboard:
         kg.check(f[1] + f[3] <= kbd[1], "field %s (y %d..%d) is covered by the keyboard (top %d)"
                  % (field, f[1], f[1] + f[3], kbd[1]))
         body = self.k.rect("section-body", m)
-        kg.check(f[1] >= body[1], "field %s is scrolled above the section body" % field)
+        kg.check(f[1] >= body[1] and f[1] + f[3] <= body[1] + body[3],
+                 "field %s (y %d..%d) is not wholly inside the visible form (y %d..%d)"
+                 % (field, f[1], f[1] + f[3], body[1], body[1] + body[3]))
         small = [n for n, r in m["rects"].items()
                  if n.startswith(("kbd.key.", "kbd.cand.", "kbd.layout.", "kbd.punct.", "kbd.page.", "kbd.hand."))
                  and (r[2] < self.target - 0.5 or r[3] < self.target - 0.5)]
