@@ -88,16 +88,12 @@ struct RimeProcess {
     std::mutex mu;
     bool setup = false;
     bool initialized = false;
-    bool deploy_failed = false;
     std::string shared_dir, user_dir;
+    RimeTraits traits{};  // points into the strings above
 };
 RimeProcess& rime_process() {
     static RimeProcess p;
     return p;
-}
-
-void on_rime_notice(void*, RimeSessionId, const char* type, const char* value) {
-    if (std::string(type) == "deploy" && std::string(value) == "failure") rime_process().deploy_failed = true;
 }
 
 // Sets up and initialises librime for these folders; the caller holds the mutex.
@@ -110,7 +106,8 @@ Status start_rime(RimeProcess& p, const std::string& shared_dir, const std::stri
     p.shared_dir = shared_dir;  // the traits keep pointers to these strings
     p.user_dir = user_dir;
     RimeApi* api = rime_get_api();
-    RIME_STRUCT(RimeTraits, traits);
+    RIME_STRUCT_INIT(RimeTraits, p.traits);
+    RimeTraits& traits = p.traits;
     traits.shared_data_dir = p.shared_dir.c_str();
     traits.user_data_dir = p.user_dir.c_str();
     traits.distribution_name = "Shenbao";
@@ -121,13 +118,36 @@ Status start_rime(RimeProcess& p, const std::string& shared_dir, const std::stri
     traits.log_dir = "";       // to stderr, never a file under /tmp
     if (!p.setup) {
         api->setup(&traits);
-        api->set_notification_handler(on_rime_notice, nullptr);
         p.setup = true;
     }
     api->initialize(&traits);
     p.initialized = true;
     return ok_status();
 }
+
+std::string read_text(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// What a deploy was made from: the data files (size and time) and the kiosk's patches.
+// A different stamp (a package upgrade, a new kiosk version) means deploy again.
+std::string deploy_stamp(const std::string& shared_dir) {
+    std::string s = std::string("shenbao-kiosk ") + SHENBAO_VERSION + "\n" + kDefaultPatch + kSchemaPatch;
+    for (const NeededFile& f : kRimeFiles) {
+        std::error_code ec;
+        fs::path p = fs::path(shared_dir) / f.name;
+        auto size = fs::file_size(p, ec);
+        auto time = fs::last_write_time(p, ec).time_since_epoch().count();
+        s += std::string(f.name) + " " + std::to_string(size) + " " + std::to_string(time) + "\n";
+    }
+    return s;
+}
+
+// Present in the Rime folder only after a complete deploy; holds its deploy_stamp().
+constexpr const char* kDeployedMarker = "shenbao-deployed.txt";
 
 }  // namespace
 
@@ -143,27 +163,50 @@ Status check_rime_data(const std::string& shared_dir) {
 
 Status PinyinEngine::deploy(const std::string& shared_dir, const std::string& user_dir) {
     SHENBAO_TRY(check_rime_data(shared_dir));
+    fs::path user(user_dir), marker = user / kDeployedMarker;
+    std::string stamp = deploy_stamp(shared_dir);
+    if (read_text(marker) == stamp && ::access((user / "build" / (std::string(kRimeSchema) + ".schema.yaml")).c_str(), R_OK) == 0)
+        return ok_status();  // deployed from this very data: nothing to do, nothing rewritten
+    // A deploy killed half-way (power cut, the kiosk stopped at start) leaves truncated
+    // binary files that librime would map and fail on: start from a clean build folder.
     std::error_code ec;
-    fs::create_directories(user_dir, ec);
+    fs::remove(marker, ec);
+    fs::remove_all(user / "build", ec);
+    fs::create_directories(user, ec);
     if (ec) return Error{ErrorCode::Io, "cannot create the Rime folder " + user_dir + ": " + ec.message()};
-    SHENBAO_TRY(write_if_changed(fs::path(user_dir) / "default.custom.yaml", kDefaultPatch));
-    SHENBAO_TRY(write_if_changed(fs::path(user_dir) / (std::string(kRimeSchema) + ".custom.yaml"), kSchemaPatch));
+    SHENBAO_TRY(write_if_changed(user / "default.custom.yaml", kDefaultPatch));
+    SHENBAO_TRY(write_if_changed(user / (std::string(kRimeSchema) + ".custom.yaml"), kSchemaPatch));
     RimeProcess& p = rime_process();
     std::lock_guard lock(p.mu);
     SHENBAO_TRY(start_rime(p, shared_dir, user_dir));
-    RimeApi* api = rime_get_api();
-    p.deploy_failed = false;
-    if (api->start_maintenance(True)) api->join_maintenance_thread();
-    fs::path built = fs::path(user_dir) / "build" / (std::string(kRimeSchema) + ".schema.yaml");
-    if (p.deploy_failed || ::access(built.c_str(), R_OK) != 0)
-        return Error{ErrorCode::Io, "the Rime deploy into " + user_dir + " failed (no " + built.string() +
-                                        "); check the folder is writable and rime-data-luna-pinyin is installed"};
+    bool deployed = false;
+    std::string why;
+    try {
+        // The deploy tasks live in librime's deployer modules, which initialize() does not
+        // load; deploy() then runs them in this thread, so their exceptions reach us.
+        rime_get_api()->deployer_initialize(&p.traits);
+        deployed = rime_get_api()->deploy() != 0;
+    } catch (const std::exception& e) {
+        why = std::string(" (") + e.what() + ")";
+    }
+    fs::path built = user / "build" / (std::string(kRimeSchema) + ".schema.yaml");
+    if (!deployed || ::access(built.c_str(), R_OK) != 0)
+        return Error{ErrorCode::Io, "the Rime deploy into " + user_dir + " failed" + why +
+                                        "; check the folder is writable, reinstall rime-data-luna-pinyin, then run "
+                                        "shenbao-kiosk --deploy-ime"};
+    // Written last, atomically: present only after a complete deploy.
+    std::string tmp = marker.string() + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << stamp;
+    }
+    if (std::rename(tmp.c_str(), marker.c_str()) != 0)
+        return Error{ErrorCode::Io, "cannot write " + marker.string() + ": check the data folder is writable"};
     return ok_status();
 }
 
 Result<std::unique_ptr<PinyinEngine>> PinyinEngine::open(const std::string& shared_dir, const std::string& user_dir) {
-    fs::path built = fs::path(user_dir) / "build" / (std::string(kRimeSchema) + ".schema.yaml");
-    if (::access(built.c_str(), R_OK) != 0)
+    if (read_text(fs::path(user_dir) / kDeployedMarker).empty())
         return Error{ErrorCode::NotFound, "the Rime data is not deployed in " + user_dir + ": run shenbao-kiosk --deploy-ime"};
     RimeProcess& p = rime_process();
     {
@@ -171,7 +214,13 @@ Result<std::unique_ptr<PinyinEngine>> PinyinEngine::open(const std::string& shar
         SHENBAO_TRY(start_rime(p, shared_dir, user_dir));
     }
     std::unique_ptr<PinyinEngine> e(new PinyinEngine());
-    if (!e->ensure_session())
+    bool ok = false;
+    try {
+        ok = e->ensure_session();
+    } catch (const std::exception&) {
+        ok = false;
+    }
+    if (!ok)
         return Error{ErrorCode::Io, std::string("librime cannot open the schema ") + kRimeSchema + " in " + user_dir +
                                         ": run shenbao-kiosk --deploy-ime"};
     return e;

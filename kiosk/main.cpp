@@ -68,12 +68,18 @@ struct EngineLoader {
     void start(const std::string& rime_shared, const std::string& rime_user, const std::string& model) {
         thread = std::thread([this, rime_shared, rime_user, model] {
             InputEngines e;
-            if (auto st = PinyinEngine::deploy(rime_shared, rime_user); !st.ok()) {
-                e.pinyin_problem = st.error().message;
-            } else if (auto p = PinyinEngine::open(rime_shared, rime_user); p.ok()) {
-                e.pinyin = std::move(p.value());
-            } else {
-                e.pinyin_problem = p.error().message;
+            try {  // librime is C++ inside: nothing it throws may take the kiosk down
+                if (auto st = PinyinEngine::deploy(rime_shared, rime_user); !st.ok()) {
+                    e.pinyin_problem = st.error().message;
+                } else if (auto p = PinyinEngine::open(rime_shared, rime_user); p.ok()) {
+                    e.pinyin = std::move(p.value());
+                } else {
+                    e.pinyin_problem = p.error().message;
+                }
+            } catch (const std::exception& x) {
+                e.pinyin = nullptr;
+                e.pinyin_problem = std::string("pinyin input is off: librime failed (") + x.what() + ") on " + rime_user +
+                                   "; run shenbao-kiosk --deploy-ime";
             }
             if (auto h = Handwriting::open(model); h.ok()) e.handwriting = std::move(h.value());
             else e.handwriting_problem = h.error().message;

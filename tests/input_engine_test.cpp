@@ -81,7 +81,7 @@ bool among_first(const std::vector<std::string>& c, const std::string& want, std
 
 }  // namespace
 
-TEST_CASE("layouts follow the field type") {
+TEST_CASE("kiosk keyboard: layouts follow the field type") {
     CHECK(layout_for(FieldType::Integer) == Layout::Numbers);
     CHECK(layout_for(FieldType::Decimal) == Layout::Numbers);
     CHECK(layout_for(FieldType::Money) == Layout::Numbers);
@@ -95,7 +95,7 @@ TEST_CASE("layouts follow the field type") {
     CHECK(number_keys_for(FieldType::Money) == "1234567890.-");
 }
 
-TEST_CASE("missing Rime data names the Debian package") {
+TEST_CASE("kiosk keyboard: missing Rime data names the Debian package") {
     test::TempDir empty;
     auto st = check_rime_data(empty.path());
     REQUIRE_FALSE(st.ok());
@@ -106,13 +106,13 @@ TEST_CASE("missing Rime data names the Debian package") {
     CHECK(open.error().message.find("--deploy-ime") != std::string::npos);
 }
 
-TEST_CASE("a missing handwriting model names the Debian package") {
+TEST_CASE("kiosk keyboard: a missing handwriting model names the Debian package") {
     auto r = Handwriting::open("/nonexistent/handwriting-zh_CN.model");
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().message.find("tegaki-zinnia-simplified-chinese") != std::string::npos);
 }
 
-TEST_CASE("the deploy writes the kiosk's patches and turns learning off") {
+TEST_CASE("kiosk keyboard: the deploy writes the kiosk's patches and turns learning off") {
     const std::string& dir = rime_dir();
     std::string patch = test::read_file(dir + "/luna_pinyin_simp.custom.yaml");
     CHECK(patch.find("translator/enable_user_dict: false") != std::string::npos);
@@ -122,7 +122,7 @@ TEST_CASE("the deploy writes the kiosk's patches and turns learning off") {
     CHECK(built.find("enable_user_dict: false") != std::string::npos);
 }
 
-TEST_CASE("seed phrases come first from whole pinyin") {
+TEST_CASE("kiosk keyboard: seed phrases come first from whole pinyin") {
     PinyinEngine& e = engine();
     CHECK(first_candidate(e, "chongqingshi") == "重庆市");
     CHECK(first_candidate(e, "chanyejishuchuangxinlianmeng") == "产业技术创新联盟");
@@ -130,7 +130,7 @@ TEST_CASE("seed phrases come first from whole pinyin") {
     CHECK(convert_first(e, "chanyejishuchuangxinlianmeng") == "产业技术创新联盟");
 }
 
-TEST_CASE("the composition shows syllables and backspace walks back through it") {
+TEST_CASE("kiosk keyboard: the composition shows syllables and backspace walks back through it") {
     PinyinEngine& e = engine();
     e.reset();
     CHECK_FALSE(e.state().composing());
@@ -146,7 +146,7 @@ TEST_CASE("the composition shows syllables and backspace walks back through it")
     CHECK_FALSE(e.backspace());  // nothing left: the field's own text is the caller's to delete
 }
 
-TEST_CASE("candidates page forward and back") {
+TEST_CASE("kiosk keyboard: candidates page forward and back") {
     PinyinEngine& e = engine();
     e.reset();
     type(e, "shi");
@@ -168,7 +168,7 @@ TEST_CASE("candidates page forward and back") {
     CHECK_FALSE(e.state().composing());
 }
 
-TEST_CASE("a partial pick keeps the rest of the composition") {
+TEST_CASE("kiosk keyboard: a partial pick keeps the rest of the composition") {
     PinyinEngine& e = engine();
     e.reset();
     type(e, "qiantoudanwei");
@@ -186,7 +186,7 @@ TEST_CASE("a partial pick keeps the rest of the composition") {
     CHECK(e.select(0, e.state().generation) == "牵头单位");
 }
 
-TEST_CASE("stale or impossible candidate taps are ignored") {
+TEST_CASE("kiosk keyboard: stale or impossible candidate taps are ignored") {
     PinyinEngine& e = engine();
     e.reset();
     type(e, "ba");
@@ -202,7 +202,7 @@ TEST_CASE("stale or impossible candidate taps are ignored") {
     CHECK(e.state().input == "ban");
 }
 
-TEST_CASE("an absurdly long composition is capped") {
+TEST_CASE("kiosk keyboard: an absurdly long composition is capped") {
     PinyinEngine& e = engine();
     e.reset();
     for (int i = 0; i < 500; ++i) e.type("chanyejishu"[i % 11]);
@@ -213,7 +213,7 @@ TEST_CASE("an absurdly long composition is capped") {
     CHECK_FALSE(e.state().composing());
 }
 
-TEST_CASE("commit_raw gives the letters as typed") {
+TEST_CASE("kiosk keyboard: commit_raw gives the letters as typed") {
     PinyinEngine& e = engine();
     e.reset();
     type(e, "abc");
@@ -221,7 +221,7 @@ TEST_CASE("commit_raw gives the letters as typed") {
     CHECK_FALSE(e.state().composing());
 }
 
-TEST_CASE("nothing one applicant chose is offered first to the next") {
+TEST_CASE("kiosk keyboard: nothing one applicant chose is offered first to the next") {
     PinyinEngine& e = engine();
     // What a fresh kiosk offers first for "shiyan".
     std::string fresh = first_candidate(e, "shiyan");
@@ -242,14 +242,14 @@ TEST_CASE("nothing one applicant chose is offered first to the next") {
         CHECK(entry.path().filename().string().find(".userdb") == std::string::npos);
 }
 
-TEST_CASE("one horizontal stroke is read as 一") {
+TEST_CASE("kiosk keyboard: one horizontal stroke is read as 一") {
     auto h = writer();
     stroke(*h, 40, 150, 260, 150);
     CHECK(h->state().strokes.size() == 1);
     CHECK(among_first(h->state().candidates, "一", 3));
 }
 
-TEST_CASE("the strokes of 十 give 十") {
+TEST_CASE("kiosk keyboard: the strokes of 十 give 十") {
     auto h = writer();
     stroke(*h, 40, 140, 260, 140);
     stroke(*h, 150, 30, 150, 270);
@@ -262,7 +262,7 @@ TEST_CASE("the strokes of 十 give 十") {
     CHECK(h->select(0, g).empty());      // the same tap again is stale
 }
 
-TEST_CASE("the strokes of 二 and of 三 are told apart") {
+TEST_CASE("kiosk keyboard: the strokes of 二 and of 三 are told apart") {
     auto h = writer();
     stroke(*h, 80, 100, 220, 100);
     stroke(*h, 40, 200, 260, 200);
@@ -274,7 +274,7 @@ TEST_CASE("the strokes of 二 and of 三 are told apart") {
     CHECK(among_first(h->state().candidates, "三", 3));
 }
 
-TEST_CASE("strokes outside the pad are ignored and undo takes the last stroke back") {
+TEST_CASE("kiosk keyboard: strokes outside the pad are ignored and undo takes the last stroke back") {
     auto h = writer();
     stroke(*h, 400, 400, 600, 400);  // wholly outside: no stroke at all
     CHECK(h->state().strokes.empty());
@@ -295,4 +295,32 @@ TEST_CASE("strokes outside the pad are ignored and undo takes the last stroke ba
     CHECK(among_first(h->state().candidates, "一", 3));
     for (int i = 0; i < 100; ++i) stroke(*h, 10, 10, 20, 20, 2);
     CHECK(h->state().strokes.size() == Handwriting::kMaxStrokes);
+}
+
+TEST_CASE("kiosk keyboard: --deploy-ime: a deploy killed half-way is redone from a clean folder") {
+    // The kiosk binary in its own process, as at install (librime is one per process).
+    test::TempDir data;
+    std::string deploy = std::string(SHENBAO_KIOSK) + " --deploy-ime --data-dir " + data.path();
+    auto r = test::run(deploy);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    CHECK(r.output.find("pinyin data deployed in " + data.path() + "/rime") != std::string::npos);
+    std::string dir = data.path() + "/rime", prism = dir + "/build/luna_pinyin_simp.prism.bin";
+    REQUIRE(std::filesystem::exists(dir + "/shenbao-deployed.txt"));
+    REQUIRE(std::filesystem::file_size(prism) > 1000);
+    // Already deployed from the same data: nothing is rewritten.
+    auto before = std::filesystem::last_write_time(prism);
+    REQUIRE(test::run(deploy).exit_code == 0);
+    CHECK(std::filesystem::last_write_time(prism) == before);
+    // As after a power cut mid-deploy: no marker, a truncated binary.
+    std::filesystem::remove(dir + "/shenbao-deployed.txt");
+    std::filesystem::resize_file(prism, 0);
+    r = test::run(deploy);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.output);
+    CHECK(std::filesystem::file_size(prism) > 1000);
+    CHECK(std::filesystem::exists(dir + "/shenbao-deployed.txt"));
+    // Without the data: exit code 4 and the package named.
+    test::TempDir empty;
+    r = test::run(std::string(SHENBAO_KIOSK) + " --deploy-ime --data-dir " + data.path() + " --rime-data " + empty.path());
+    CHECK(r.exit_code == 4);
+    CHECK(r.output.find("rime-prelude") != std::string::npos);
 }
