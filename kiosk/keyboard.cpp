@@ -278,7 +278,7 @@ void Keyboard::pinyin_keys(KioskModel& m, Ui& ui) {
     for (int r = 0; r < 3; ++r) {
         std::string row = rows[r];
         int n = static_cast<int>(row.size()) + (r == 2 ? 2 : 0);
-        centre_row(row_width(w, n) + (r == 2 ? w * 0.0f : 0));
+        centre_row(row_width(w, n));  // the third row adds a double-width 退格
         for (std::size_t i = 0; i < row.size(); ++i) {
             if (i) ImGui::SameLine();
             std::string k(1, row[i]);
