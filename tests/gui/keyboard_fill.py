@@ -105,6 +105,17 @@ class Keyboard:
             if "pinyin-composing" not in self.shots:
                 self.shots.add("pinyin-composing")
                 self.shot("kbd-pinyin-composing")
+                # A stray letter, then 退格: backspace walks back through the composition.
+                before = self.generation()
+                self.tap("kbd.key.x")
+                self.wait_changed(before, "the composition with a stray x")
+                preedit = self.labels().get("kbd.preedit", "").replace(" ", "")
+                kg.check(preedit == letters + "x", "after a stray x the composition shows %r" % preedit)
+                before = self.generation()
+                self.tap("kbd.key.backspace")
+                self.wait_changed(before, "the composition after 退格")
+                preedit = self.labels().get("kbd.preedit", "").replace(" ", "")
+                kg.check(preedit == letters, "退格 left the composition %r, expected %r" % (preedit, letters))
             self.pick(text)
 
     def pick(self, text):
@@ -214,7 +225,8 @@ def drive(kiosk, shot, target):
 
     open_field(kiosk, "lead_email")
     kb.check_layout("lead_email", "latin")
-    kb.keys(EMAIL)
+    kb.keys(EMAIL + "x")
+    kb.tap("kbd.key.backspace")  # no composition: 退格 deletes the field's last character
     shot("kbd-latin")
     kb.tap("kbd.done")
     kiosk.settle()
