@@ -53,7 +53,7 @@ void Keyboard::open_for(const Field& f, const std::string& path, const std::stri
 bool Keyboard::available(Layout l) const {
     switch (l) {
         case Layout::Pinyin: return engines_.pinyin != nullptr;
-        case Layout::Handwriting: return engines_.handwriting != nullptr;
+        case Layout::Handwriting: return engines_.handwriting_available;
         default: return true;
     }
 }
@@ -81,7 +81,7 @@ void Keyboard::end_session() {
     top_id_.clear();
     value_.clear();
     if (engines_.pinyin) engines_.pinyin->reset();  // a fresh Rime session for the next applicant
-    if (engines_.handwriting) engines_.handwriting->clear();
+    engines_.handwriting.reset();                    // its model's pages go back to the system
 }
 
 // [SECTION] Editing the field
@@ -190,7 +190,7 @@ void Keyboard::candidate_bar(KioskModel& m, Ui& ui) {
     std::vector<std::string> cands;
     std::uint64_t gen = 0;
     bool pinyin = layout_ == Layout::Pinyin && engines_.pinyin;
-    bool hand = layout_ == Layout::Handwriting && engines_.handwriting;
+    bool hand = layout_ == Layout::Handwriting && hand_engine();
     if (pinyin) {
         const PinyinState& s = engines_.pinyin->state();
         cands = s.candidates;
@@ -355,8 +355,21 @@ void Keyboard::number_keys(KioskModel& m, Ui& ui) {
     }
 }
 
+Handwriting* Keyboard::hand_engine() {
+    if (!engines_.handwriting && engines_.handwriting_available) {
+        auto h = Handwriting::open(engines_.handwriting_model);
+        if (h.ok()) {
+            engines_.handwriting = std::move(h.value());
+        } else {  // gone since start-up: hide the layout, tell staff
+            engines_.handwriting_available = false;
+            engines_.handwriting_problem = h.error().message;
+        }
+    }
+    return engines_.handwriting.get();
+}
+
 void Keyboard::handwriting_pad(KioskModel& m, Ui& ui) {
-    if (!engines_.handwriting) {
+    if (!hand_engine()) {
         for (int i = 0; i < 4; ++i) ImGui::Dummy(ImVec2(0, key_height(ui)));
         return;
     }

@@ -20,7 +20,11 @@ struct Ui;
 // `problem` (which Debian package is missing) is shown on the staff screen.
 struct InputEngines {
     std::unique_ptr<PinyinEngine> pinyin;
+    // The handwriting model (~26 MB once used) is opened when the 手写 tab is first used
+    // and released when the applicant's session ends.
     std::unique_ptr<Handwriting> handwriting;
+    std::string handwriting_model;      // the zinnia model file, checked at start
+    bool handwriting_available = false;
     std::string pinyin_problem;       // empty when pinyin works (or is still being prepared)
     std::string handwriting_problem;
     bool pinyin_pending = false;      // the Rime deploy is still running in the background
@@ -80,6 +84,7 @@ private:
     void latin_keys(KioskModel& m, Ui& ui);
     void number_keys(KioskModel& m, Ui& ui);
     void handwriting_pad(KioskModel& m, Ui& ui);
+    Handwriting* hand_engine();  // opens the model on first use; null when it cannot
     bool key(Ui& ui, const std::string& name, const std::string& label, float width, bool primary = false);
     void want(const std::vector<std::string>& texts);
 

@@ -81,7 +81,9 @@ struct EngineLoader {
                 e.pinyin_problem = std::string("pinyin input is off: librime failed (") + x.what() + ") on " + rime_user +
                                    "; run shenbao-kiosk --deploy-ime";
             }
-            if (auto h = Handwriting::open(model); h.ok()) e.handwriting = std::move(h.value());
+            // Checked now (opened and closed); the keyboard opens it again on first use.
+            e.handwriting_model = model;
+            if (auto h = Handwriting::open(model); h.ok()) e.handwriting_available = true;
             else e.handwriting_problem = h.error().message;
             {
                 std::lock_guard lock(mu);
@@ -97,7 +99,8 @@ struct EngineLoader {
         thread.join();
         std::lock_guard lock(mu);
         into.pinyin = std::move(loaded.pinyin);
-        into.handwriting = std::move(loaded.handwriting);
+        into.handwriting_model = loaded.handwriting_model;
+        into.handwriting_available = loaded.handwriting_available;
         into.pinyin_problem = loaded.pinyin_problem;
         into.handwriting_problem = loaded.handwriting_problem;
         into.pinyin_pending = false;
