@@ -1,5 +1,6 @@
 #include "fonts.h"
 
+#include <iconv.h>
 #include <unistd.h>
 
 #include <imgui_freetype.h>
@@ -37,6 +38,22 @@ const char* kUiChars =
     "渝中渝北江北沙坪坝九龙坡南岸北碚綦江大足巴南黔江长寿江津合川永川南川璧山铜梁潼南荣昌开州梁平武隆城口丰都垫江忠县"
     "云阳奉节巫山巫溪石柱秀山酉阳彭水万州涪陵两江新区万盛经开区高新区";
 
+// GB2312 level 1, the 3,755 most used hanzi (rows 0xB0-0xD7), through glibc's iconv. Most
+// pinyin candidates are among them, so typing rarely waits for an atlas rebuild; they fit
+// the same texture as the common range (~1,300 more glyphs, ~10 ms more to build).
+void add_gb2312_level1(ImFontGlyphRangesBuilder& b) {
+    iconv_t cd = iconv_open("UTF-8", "GB2312");
+    if (cd == reinterpret_cast<iconv_t>(-1)) return;  // no gconv module: rebuilds still add them
+    for (int hi = 0xB0; hi <= 0xD7; ++hi)
+        for (int lo = 0xA1; lo <= 0xFE; ++lo) {
+            char in[2] = {static_cast<char>(hi), static_cast<char>(lo)}, out[8] = {};
+            char *ip = in, *op = out;
+            std::size_t il = 2, ol = sizeof out;
+            if (iconv(cd, &ip, &il, &op, &ol) != static_cast<std::size_t>(-1)) b.AddText(out, op);
+        }
+    iconv_close(cd);
+}
+
 }  // namespace
 
 std::string FontAtlas::find_font() {
@@ -58,6 +75,7 @@ bool FontAtlas::init(const FormDefinition& form, float pixel_size, const std::st
     }
     for (const Rule& r : form.rules) add_text(b, r.message);
     add_utf8(b, kUiChars);
+    add_gb2312_level1(b);
     b.BuildRanges(&ranges_);
     build();
     return ImGui::GetIO().Fonts->Fonts.Size > 0 && ImGui::GetIO().Fonts->IsBuilt();

@@ -1,12 +1,16 @@
 // shenbao-kiosk: the touchscreen application. Sets up GLFW + OpenGL 3 + Dear
 // ImGui, opens the store, and runs the frame loop, drawing only when input,
 // a pending save or the idle countdown needs a frame.
-// Exit codes: 0 closed normally, 1 bad usage, 3 no display (try xvfb-run).
+// Exit codes: 0 closed normally, 1 bad usage, 3 no display (try xvfb-run),
+// 4 --deploy-ime failed.
+#include <malloc.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -16,6 +20,8 @@
 #include <backends/imgui_impl_opengl3.h>
 
 #include "fonts.h"
+#include "input_engine.h"
+#include "keyboard.h"
 #include "kiosk_model.h"
 #include "shenbao/paper.h"
 #include "shenbao/store_files.h"
@@ -43,6 +49,7 @@ void write_ui_map(const std::string& path, const Ui& ui, long frame) {
     j["screen"] = ui.screen_name;
     j["frame"] = frame;
     for (const auto& [name, r] : ui.rects) j["rects"][name] = {r.x, r.y, r.z, r.w};
+    for (const auto& [name, text] : ui.labels) j["labels"][name] = text;
     std::string tmp = path + ".tmp";
     {
         std::ofstream out(tmp, std::ios::trunc);
@@ -50,6 +57,60 @@ void write_ui_map(const std::string& path, const Ui& ui, long frame) {
     }
     std::rename(tmp.c_str(), path.c_str());
 }
+
+// The keyboard's engines, loaded off the frame loop: a Rime deploy takes seconds on a
+// slow terminal (none when --deploy-ime ran at install), the handwriting model ~26 MB.
+struct EngineLoader {
+    std::mutex mu;
+    InputEngines loaded;
+    std::atomic<bool> done{false};
+    std::thread thread;
+
+    void start(const std::string& rime_shared, const std::string& rime_user, const std::string& model) {
+        thread = std::thread([this, rime_shared, rime_user, model] {
+            InputEngines e;
+            try {  // librime is C++ inside: nothing it throws may take the kiosk down
+                if (auto st = PinyinEngine::deploy(rime_shared, rime_user); !st.ok()) {
+                    e.pinyin_problem = st.error().message;
+                } else if (auto p = PinyinEngine::open(rime_shared, rime_user); p.ok()) {
+                    e.pinyin = std::move(p.value());
+                } else {
+                    e.pinyin_problem = p.error().message;
+                }
+            } catch (const std::exception& x) {
+                e.pinyin = nullptr;
+                e.pinyin_problem = std::string("pinyin input is off: librime failed (") + x.what() + ") on " + rime_user +
+                                   "; run shenbao-kiosk --deploy-ime";
+            }
+            // Checked now (opened and closed); the keyboard opens it again on first use.
+            e.handwriting_model = model;
+            if (auto h = Handwriting::open(model); h.ok()) e.handwriting_available = true;
+            else e.handwriting_problem = h.error().message;
+            {
+                std::lock_guard lock(mu);
+                loaded = std::move(e);
+            }
+            done = true;
+            glfwPostEmptyEvent();  // wake the frame loop to take them
+        });
+    }
+    // Moves the loaded engines into `into` once, on the frame loop's thread.
+    bool take(InputEngines& into) {
+        if (!done || !thread.joinable()) return false;
+        thread.join();
+        std::lock_guard lock(mu);
+        into.pinyin = std::move(loaded.pinyin);
+        into.handwriting_model = loaded.handwriting_model;
+        into.handwriting_available = loaded.handwriting_available;
+        into.pinyin_problem = loaded.pinyin_problem;
+        into.handwriting_problem = loaded.handwriting_problem;
+        into.pinyin_pending = false;
+        return true;
+    }
+    ~EngineLoader() {
+        if (thread.joinable()) thread.join();
+    }
+};
 
 void style(float scale) {
     ImGui::StyleColorsLight();
@@ -75,16 +136,34 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("shenbao-kiosk ") + SHENBAO_VERSION);
     app.footer("Data folder: $SHENBAO_DATA_DIR, else $XDG_DATA_HOME/shenbao, else ~/.local/share/shenbao.\n"
                "Without a display: xvfb-run -a -s '-screen 0 1920x1080x24' shenbao-kiosk\n"
-               "Exit codes: 0 closed, 1 bad usage, 3 no display.");
+               "Exit codes: 0 closed, 1 bad usage, 3 no display, 4 --deploy-ime failed.");
     std::string data_dir = default_data_dir(), store_path, key_path, form_id = "alliance-2022", ui_map;
-    std::string window_size;
+    std::string window_size, rime_data = kRimeSharedDir, hand_model = kZinniaModel;
+    bool deploy_ime = false, no_keyboard = false;
     app.add_option("--data-dir", data_dir, "Folder holding store.db and store.key (created on first run)");
     app.add_option("--store", store_path, "Store file (default: <data-dir>/store.db)");
     app.add_option("--key-file", key_path, "Key file (default: <data-dir>/store.key)");
     app.add_option("--form", form_id, "Form id under assets/forms/")->capture_default_str();
     app.add_option("--window", window_size, "Run in a window of WxH pixels instead of fullscreen, e.g. 1366x768");
     app.add_option("--ui-map", ui_map, "Write the widget rectangles of each drawn frame to this JSON file (for tests)");
+    app.add_flag("--deploy-ime", deploy_ime, "Deploy the pinyin data into <data-dir>/rime and exit (at install; takes seconds)");
+    app.add_option("--rime-data", rime_data, "Rime shared data folder (rime-data-luna-pinyin)")->capture_default_str();
+    app.add_option("--handwriting-model", hand_model, "zinnia model (tegaki-zinnia-simplified-chinese)")->capture_default_str();
+    app.add_flag("--no-keyboard", no_keyboard, "No on-screen keyboard (a physical keyboard only)");
     CLI11_PARSE(app, argc, argv);
+    std::string rime_user = data_dir + "/rime";
+    if (deploy_ime) {
+        if (auto st = ensure_dir(data_dir); !st.ok()) {
+            std::fprintf(stderr, "shenbao-kiosk: %s\n", st.error().message.c_str());
+            return 4;
+        }
+        if (auto st = PinyinEngine::deploy(rime_data, rime_user); !st.ok()) {
+            std::fprintf(stderr, "shenbao-kiosk: %s\n", st.error().message.c_str());
+            return 4;
+        }
+        std::printf("pinyin data deployed in %s\n", rime_user.c_str());
+        return 0;
+    }
 
     auto form = load_form(bundled_form_path(form_id));
     if (!form.ok()) {
@@ -156,6 +235,16 @@ int main(int argc, char** argv) {
     if (font.empty()) std::fprintf(stderr, "shenbao-kiosk: no CJK font found; install fonts-noto-cjk\n");
     atlas.init(*form, std::round(28.0f * ui.scale), font);
 
+    InputEngines engines;
+    Keyboard keyboard(engines);
+    EngineLoader loader;
+    if (!no_keyboard && fatal.empty()) {
+        engines.pinyin_pending = true;
+        ui.keyboard = &keyboard;
+        keyboard.want_glyphs = [&atlas](const std::string& s) { atlas.want(s); };
+        loader.start(rime_data, rime_user, hand_model);
+    }
+
     long frame = 0;
     bool atlas_in_memory = true;
     int frames_wanted = 3;  // ImGui settles layout over a couple of frames
@@ -171,6 +260,16 @@ int main(int argc, char** argv) {
             glfwPollEvents();
         }
         model.tick();
+        if (loader.take(engines)) {
+            ui.input_problems.clear();
+            for (const std::string* p : {&engines.pinyin_problem, &engines.handwriting_problem})
+                if (!p->empty()) {
+                    std::fprintf(stderr, "shenbao-kiosk: %s\n", p->c_str());
+                    ui.input_problems.push_back(*p);
+                    atlas.want("屏幕键盘：" + *p);  // the staff screen's line (屏 is outside the common range)
+                }
+            frames_wanted = std::max(frames_wanted, 2);
+        }
         if (model.record_id() != seen_record) {  // a resumed record may hold characters the atlas lacks
             seen_record = model.record_id();
             for (auto it = model.values().begin(); it != model.values().end(); ++it) atlas.want(it->dump());
@@ -192,6 +291,7 @@ int main(int argc, char** argv) {
             // file (~20 MB) are dead weight on a 2 GB terminal; a rebuild reloads the file.
             io.Fonts->ClearTexData();
             io.Fonts->ClearInputData();
+            malloc_trim(0);  // give those pages back to the system, not to malloc's free lists
             atlas_in_memory = false;
         }
         ImGui_ImplGlfw_NewFrame();
@@ -211,7 +311,7 @@ int main(int argc, char** argv) {
         // A touch arrives as move + press + release in one batch; ImGui needs a few frames to
         // turn that into a click, and a held finger (drag-scroll, a pressed button) needs frames too.
         bool busy = ImGui::IsAnyMouseDown() || (ImGui::IsAnyItemActive() && !io.WantTextInput);
-        if (model.screen() != before || busy) frames_wanted = std::max(frames_wanted, 2);
+        if (model.screen() != before || busy || keyboard.take_redraw()) frames_wanted = std::max(frames_wanted, 2);
         if (!ui_map.empty()) write_ui_map(ui_map, ui, frame);
     }
     model.end_session();  // flushes pending saves

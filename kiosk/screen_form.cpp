@@ -2,6 +2,7 @@
 // save-and-leave. Fields are drawn from the definition by field_widget().
 #include <cstdio>
 
+#include "keyboard.h"
 #include "ui.h"
 
 namespace shenbao::kiosk {
@@ -67,7 +68,10 @@ void section_list(KioskModel& m, Ui& ui, float width, float height) {
 void draw_form(KioskModel& m, Ui& ui) {
     top_bar(m, ui);
     float bottom = ui.target + ImGui::GetStyle().ItemSpacing.y * 2 + ImGui::GetStyle().WindowPadding.y;
-    float h = ImGui::GetContentRegionAvail().y - bottom;
+    // The on-screen keyboard takes the bottom of the screen: the form shrinks above it,
+    // so no field or button is ever hidden behind it.
+    float keyboard = ui.keyboard ? ui.keyboard->height(ui) : 0;
+    float h = ImGui::GetContentRegionAvail().y - bottom - keyboard;
     float side = std::clamp(ui.width * 0.24f, 260.0f, 460.0f * ui.scale);
     section_list(m, ui, side, h);
     ImGui::SameLine();

@@ -64,6 +64,9 @@ void home(KioskModel& m, Ui& ui) {
     ImGui::SameLine(ui.width - ui.target * 4);
     if (ui.button("staff.logout", tr(m, "退出", "Sign out"))) { m.end_session(); return; }
     ui.notice(m);
+    for (const std::string& p : ui.input_problems)  // a hidden keyboard layout and the package to install
+        ImGui::TextColored(ImVec4(0.75f, 0.35f, 0.0f, 1), "%s%s", tr(m, "屏幕键盘：", "On-screen keyboard: ").c_str(), p.c_str());
+    if (!ui.input_problems.empty()) ui.mark("staff.input-problems");
 
     if (ImGui::BeginTabBar("staff-tabs")) {
         if (ImGui::BeginTabItem(tr(m, "申报记录", "Records").c_str())) {

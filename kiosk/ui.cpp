@@ -7,6 +7,8 @@
 
 #include <qrencode.h>
 
+#include "keyboard.h"
+
 namespace shenbao::kiosk {
 
 namespace {
@@ -122,6 +124,21 @@ const char* hint_for(const Field& f, Lang lang) {
     }
 }
 
+// The field the on-screen keyboard types into: outlined, and scrolled above the
+// keyboard when it opens or after a key changed it.
+void keyboard_target(Ui& ui, const std::string& value) {
+    ui.keyboard->field_drawn(value);
+    ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+    float pad = 3 * ui.scale;
+    ImGui::GetWindowDrawList()->AddRect(ImVec2(a.x - pad, a.y - pad), ImVec2(b.x + pad, b.y + pad), IM_COL32(25, 105, 205, 255),
+                                        8 * ui.scale, 0, 3 * ui.scale);
+    if (!ui.keyboard->take_scroll_request()) return;
+    float bottom = std::min(ui.height - ui.keyboard->height(ui), ImGui::GetWindowPos().y + ImGui::GetWindowHeight()) - 16 * ui.scale;
+    float top = ImGui::GetWindowPos().y + 16 * ui.scale;
+    if (b.y > bottom) ImGui::SetScrollY(ImGui::GetScrollY() + (b.y - bottom));
+    else if (a.y < top) ImGui::SetScrollY(ImGui::GetScrollY() - (top - a.y));
+}
+
 }  // namespace
 
 void text_field(KioskModel& m, Ui& ui, const Field& f, const std::string& path, const std::string& top_id,
@@ -146,9 +163,22 @@ void text_field(KioskModel& m, Ui& ui, const Field& f, const std::string& path, 
     }
     ui.mark("field." + path);
     bool left = ImGui::IsItemDeactivated();
+    bool activated = ImGui::IsItemActivated();
     ImGui::PopID();
     if (changed && !read_only) m.edit_text(path, buf);
-    if (left && !read_only) m.leave_field(top_id);
+    bool keyboard_tap = false;
+    if (ui.keyboard && !read_only) {
+        if (activated) ui.keyboard->open_for(f, path, top_id);
+        // A tap on the on-screen keyboard takes ImGui's focus from the field, but the
+        // applicant is still editing it: it is left when the keyboard closes.
+        keyboard_tap = ui.keyboard->targets(path) && ImGui::GetIO().MousePos.y >= ui.height - ui.keyboard->height(ui);
+        if (ui.keyboard->targets(path)) keyboard_target(ui, buf);
+    }
+    if (left && !read_only && !keyboard_tap) {
+        // A tap anywhere else leaves the field; the keyboard goes with it (close() leaves it).
+        if (ui.keyboard && ui.keyboard->targets(path)) ui.keyboard->close(m);
+        else m.leave_field(top_id);
+    }
     if (ImGui::IsItemActive()) m.touch();
     EditNote note = m.edit_note(path);
     if (note == EditNote::Truncated || (f.max_length && !buf.empty() && ImGui::IsItemActive() &&
@@ -371,6 +401,7 @@ void draw_qr(const std::string& text, float size) {
 
 void draw_kiosk(KioskModel& m, Ui& ui) {
     ui.rects.clear();
+    ui.labels.clear();
     ImGui::SetNextWindowPos(ImVec2(0, 0));
     ImGui::SetNextWindowSize(ImVec2(ui.width, ui.height));
     ImGui::Begin("kiosk", nullptr, ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
@@ -393,6 +424,7 @@ void draw_kiosk(KioskModel& m, Ui& ui) {
     }
     ImGui::PopID();
     ImGui::End();
+    if (ui.keyboard) ui.keyboard->draw(m, ui);
     draw_idle_warning(m, ui);
     ui.shown_issues = m.all_field_issues();
     ui.lang = m.lang();

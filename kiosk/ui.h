@@ -12,16 +12,21 @@
 
 namespace shenbao::kiosk {
 
+class Keyboard;
+
 struct Ui {
     float scale = 1.0f;   // 1.0 at 1080 px high
     float target = 48.0f; // minimum touch target, px (≈9 mm)
     float width = 0, height = 0;
     std::map<std::string, ImVec4> rects;  // name -> x, y, w, h of this frame's widgets
+    std::map<std::string, std::string> labels;  // name -> text of widgets whose text changes (keyboard candidates)
     std::string screen_name;
     // The model's inline issues as of the end of the previous frame (see issues_under).
     std::map<std::string, std::vector<Issue>> shown_issues;
     Lang lang = Lang::Zh;
     int shown_section = -1;  // the section list scrolls to a newly current section once
+    Keyboard* keyboard = nullptr;  // the on-screen keyboard; null when the kiosk runs without one
+    std::vector<std::string> input_problems;  // why a keyboard layout is hidden (for the staff screen)
 
     // Records the last item's rectangle under `name`.
     void mark(const std::string& name);
