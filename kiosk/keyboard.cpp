@@ -68,6 +68,7 @@ void Keyboard::ensure_layout_available() {
 
 void Keyboard::close(KioskModel& m) {
     if (path_.empty()) return;
+    closed_under_finger_ = ImGui::IsMouseDown(ImGuiMouseButton_Left);
     finish_composition(m);
     if (engines_.handwriting) engines_.handwriting->clear();
     std::string top = top_id_;
@@ -131,7 +132,12 @@ void Keyboard::want(const std::vector<std::string>& texts) {
 // [SECTION] Drawing
 
 float Keyboard::height(const Ui& ui) const {
-    if (path_.empty()) return 0;
+    // Closed by a finger that is still down (a tap on another button: ImGui leaves
+    // the field on the press), the form keeps its shape until the finger lifts, so
+    // the button under it does not move away before the release that presses it.
+    if (path_.empty() && !(closed_under_finger_ && (ImGui::IsMouseDown(ImGuiMouseButton_Left) ||
+                                                     ImGui::IsMouseReleased(ImGuiMouseButton_Left))))
+        return 0;
     const ImGuiStyle& s = ImGui::GetStyle();
     return 6 * key_height(ui) + 5 * s.ItemSpacing.y + 2 * s.WindowPadding.y;
 }
@@ -160,6 +166,10 @@ void Keyboard::draw(KioskModel& m, Ui& ui) {
     // Another screen, or the field is gone (another section, a removed row): close quietly.
     if (m.screen() != Screen::Form || !drawn_) path_.clear();
     drawn_ = false;
+    if (closed_under_finger_ && !ImGui::IsMouseDown(ImGuiMouseButton_Left) && !ImGui::IsMouseReleased(ImGuiMouseButton_Left)) {
+        closed_under_finger_ = false;
+        redraw_ = true;  // the form takes the keyboard's room back in the next frame
+    }
     if (path_.empty()) return;
     ensure_layout_available();
     float h = height(ui);

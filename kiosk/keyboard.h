@@ -96,6 +96,7 @@ private:
     bool drawn_ = false;   // the target field was drawn this frame
     int scroll_frames_ = 0;
     bool redraw_ = false;
+    bool closed_under_finger_ = false;  // closed on a press: keep the room until the release (height())
     std::string session_;  // the record the keyboard last served: a new one resets the engines
 };
 
