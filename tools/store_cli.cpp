@@ -120,43 +120,30 @@ void shorten_texts(const FormDefinition& form, json& data, std::size_t max_chars
     }
 }
 
-// 附件3 of the records with `status_name`, in the store's order (oldest first).
+// 附件3 of the records `status_name` selects, oldest first: "recommended" (the
+// default: the district's recommendations, whatever the sync has done with them
+// since), or statuses, comma-separated (submitted,queued,synced).
 int export_summary(Store& db, const Options& o, const std::string& status_name, const SummaryHeader& header,
                    const std::string& path) {
-    // "recommended" (the default): 附件3 is the district's recommendations, whatever
-    // the sync has done with them since. Otherwise statuses, comma-separated.
-    if (status_name == "recommended") {
-        auto form = the_form(o);
-        if (!form.ok()) return fail(form.error());
-        auto rows = db.list_review(ReviewQueue::Recommended);
-        if (!rows.ok()) return fail(rows.error());
-        std::vector<SummaryEntry> entries;
-        for (const RecordMeta& m : *rows) {
-            if (m.form_id != form->form_id) continue;
-            auto r = db.get(m.id);
-            if (!r.ok()) return fail(r.error());
-            entries.push_back({std::move(r->data), ""});
-        }
-        if (auto st = write_summary_xlsx(*form, entries, SummaryOptions{header, false}, path); !st.ok()) return fail(st.error());
-        std::printf("exported %zu application(s) to %s\n", entries.size(), path.c_str());
-        return kOk;
-    }
-    std::vector<std::string> status_names;
-    for (std::size_t at = 0; at <= status_name.size();) {
-        std::size_t comma = std::min(status_name.find(',', at), status_name.size());
-        status_names.push_back(status_name.substr(at, comma - at));
-        at = comma + 1;
-    }
     std::vector<RecordMeta> rows;  // ULIDs sort by time: oldest first across statuses
-    for (const std::string& name : status_names) {
-        auto status = parse_status(name);
-        if (!status) {
-            std::cerr << "shenbao-store: unknown status \"" << name << "\"\n";
-            return kUsage;
-        }
-        auto some = db.list(status);
+    if (status_name == "recommended") {
+        auto some = db.list_review(ReviewQueue::Recommended);
         if (!some.ok()) return fail(some.error());
-        rows.insert(rows.end(), some->begin(), some->end());
+        rows = std::move(some.value());
+    } else {
+        for (std::size_t at = 0; at <= status_name.size();) {
+            std::size_t comma = std::min(status_name.find(',', at), status_name.size());
+            const std::string name = status_name.substr(at, comma - at);
+            at = comma + 1;
+            auto status = parse_status(name);
+            if (!status) {
+                std::cerr << "shenbao-store: unknown status \"" << name << "\" (recommended, or statuses: submitted,queued,synced)\n";
+                return kUsage;
+            }
+            auto some = db.list(status);
+            if (!some.ok()) return fail(some.error());
+            rows.insert(rows.end(), some->begin(), some->end());
+        }
     }
     std::sort(rows.begin(), rows.end(), [](const RecordMeta& a, const RecordMeta& b) { return a.id < b.id; });
     auto form = the_form(o);
