@@ -31,6 +31,7 @@ import struct
 import subprocess
 import sys
 import time
+import traceback
 import zlib
 
 # ---------------------------------------------------------------- processes
@@ -488,3 +489,51 @@ class StoreCli:
 
     def show(self, record_id):
         return json.loads(self.run("show", record_id, "--json"))
+
+
+# -- one test's frame: a real kiosk in a fresh Xvfb, failure evidence, the scratch folder
+
+def screenshot_to(artifacts):
+    """shot(kiosk, name): a PNG of the kiosk's window as <artifacts>/<name>.png."""
+    def shot(kiosk, name):
+        kiosk.x11.screenshot(os.path.join(artifacts, name + ".png"), kiosk.width, kiosk.height)
+    return shot
+
+
+def with_kiosk(binary, data_dir, work, artifacts, drive, extra_args=()):
+    """Runs drive(kiosk) against the real kiosk in a fresh Xvfb. On a TestFailure it
+    saves <artifacts>/99-failure.png as the screen was and prints the kiosk's log tail
+    before passing the failure on; the kiosk and the X server are gone afterwards."""
+    kiosk = None
+    with Xvfb() as xvfb:
+        x11 = X11()
+        try:
+            kiosk = Kiosk(binary, data_dir, work, x11, xvfb.width, xvfb.height, extra_args=extra_args).start()
+            drive(kiosk)
+        except TestFailure:
+            if kiosk is not None and kiosk.alive():
+                screenshot_to(artifacts)(kiosk, "99-failure")
+            if kiosk is not None:
+                print("kiosk log tail:\n" + kiosk.log_tail(), file=sys.stderr)
+            raise
+        finally:
+            if kiosk is not None:
+                kiosk.kill()
+            x11.close()
+
+
+def run_test(work, body):
+    """Runs body(); a TestFailure is printed with where it happened. The scratch folder
+    goes on success and is kept (and named) on failure. Returns the exit code."""
+    ok = False
+    try:
+        body()
+        ok = True
+    except TestFailure as e:
+        print("FAIL: %s\n%s" % (e, "".join(traceback.format_tb(e.__traceback__)[-4:])), file=sys.stderr)
+    finally:
+        if ok:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print("scratch data kept in %s" % work, file=sys.stderr)
+    return 0 if ok else 1

@@ -6,12 +6,10 @@ saves a PNG of each screen to --artifacts."""
 import argparse
 import glob
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kiosk_gui as kg  # noqa: E402
@@ -71,44 +69,20 @@ def main():
     work = tempfile.mkdtemp(prefix="kiosk-gui-paper-")
     data_dir = os.path.join(work, "data")
     store = kg.StoreCli(args.store_cli, data_dir)
-    kiosk = None
-    ok = False
-    try:
+
+    def body():
         store.run("init")
         store.run("generate", "-n", "2", "--seed", "3")
         pin = subprocess.run([args.store_cli, "--data-dir", data_dir, "staff-pin"], input=b"13579\n",
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         check(pin.returncode == 0, "staff-pin failed: %s" % pin.stdout.decode(errors="replace"))
         record_id = store.list("submitted")[0][0]
-
-        def shot(k, name):
-            k.x11.screenshot(os.path.join(args.artifacts, name + ".png"), k.width, k.height)
-
-        with kg.Xvfb() as xvfb:
-            x11 = kg.X11()
-            try:
-                kiosk = kg.Kiosk(args.kiosk, data_dir, work, x11, xvfb.width, xvfb.height).start()
-                drive(kiosk, record_id, os.path.join(data_dir, "exports"), shot)
-            except kg.TestFailure:
-                if kiosk is not None and kiosk.alive():
-                    shot(kiosk, "99-failure")
-                raise
-            finally:
-                if kiosk is not None:
-                    kiosk.kill()
-                x11.close()
+        shot = kg.screenshot_to(args.artifacts)
+        exports = os.path.join(data_dir, "exports")
+        kg.with_kiosk(args.kiosk, data_dir, work, args.artifacts, lambda kiosk: drive(kiosk, record_id, exports, shot))
         print("staff paper: PDF and summary saved; screens in %s" % args.artifacts)
-        ok = True
-    except kg.TestFailure as e:
-        print("FAIL: %s\n%s" % (e, "".join(traceback.format_tb(e.__traceback__)[-4:])), file=sys.stderr)
-        if kiosk is not None:
-            print("kiosk log tail:\n" + kiosk.log_tail(), file=sys.stderr)
-    finally:
-        if ok:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print("scratch data kept in %s" % work, file=sys.stderr)
-    return 0 if ok else 1
+
+    return kg.run_test(work, body)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,9 @@ a real sync producing one is covered by test_sync_e2e, this test is about what s
 import argparse
 import glob
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kiosk_gui as kg  # noqa: E402
@@ -73,9 +71,8 @@ def main():
     work = tempfile.mkdtemp(prefix="kiosk-gui-quarantine-")
     data_dir = os.path.join(work, "data")
     store = kg.StoreCli(args.store_cli, data_dir)
-    kiosk = None
-    ok = False
-    try:
+
+    def body():
         store.run("init")
         store.run("generate", "-n", "3", "--seed", "9")
         pin = subprocess.run([args.store_cli, "--data-dir", data_dir, "staff-pin"], input=b"13579\n",
@@ -84,35 +81,11 @@ def main():
         record_id = store.list("submitted")[1][0]
         quarantine(data_dir, record_id)
         check(record_id not in [row[0] for row in store.list("submitted")], "the fixture did not queue the record")
-
-        def shot(k, name):
-            k.x11.screenshot(os.path.join(args.artifacts, name + ".png"), k.width, k.height)
-
-        with kg.Xvfb() as xvfb:
-            x11 = kg.X11()
-            try:
-                kiosk = kg.Kiosk(args.kiosk, data_dir, work, x11, xvfb.width, xvfb.height).start()
-                drive(kiosk, store, record_id, shot)
-            except kg.TestFailure:
-                if kiosk is not None and kiosk.alive():
-                    shot(kiosk, "99-failure")
-                raise
-            finally:
-                if kiosk is not None:
-                    kiosk.kill()
-                x11.close()
+        shot = kg.screenshot_to(args.artifacts)
+        kg.with_kiosk(args.kiosk, data_dir, work, args.artifacts, lambda kiosk: drive(kiosk, store, record_id, shot))
         print("staff quarantine: listed with its reason, released; screens in %s" % args.artifacts)
-        ok = True
-    except kg.TestFailure as e:
-        print("FAIL: %s\n%s" % (e, "".join(traceback.format_tb(e.__traceback__)[-4:])), file=sys.stderr)
-        if kiosk is not None:
-            print("kiosk log tail:\n" + kiosk.log_tail(), file=sys.stderr)
-    finally:
-        if ok:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print("scratch data kept in %s" % work, file=sys.stderr)
-    return 0 if ok else 1
+
+    return kg.run_test(work, body)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,9 @@ step goes to --artifacts.
 """
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import traceback
 
 import kiosk_gui as kg
 
@@ -179,39 +177,15 @@ def main():
     work = tempfile.mkdtemp(prefix="kiosk-gui-staff-")
     data_dir = os.path.join(work, "data")
 
-    def shot(kiosk, name):
-        kiosk.x11.screenshot(os.path.join(args.artifacts, name + ".png"), kiosk.width, kiosk.height)
-
+    shot = kg.screenshot_to(args.artifacts)
     store = kg.StoreCli(args.store_cli, data_dir)
-    kiosk = None
-    ok = False
-    try:
+
+    def body():
         rid = prepare(store, data_dir)
-        with kg.Xvfb() as xvfb:
-            x11 = kg.X11()
-            try:
-                kiosk = kg.Kiosk(args.kiosk, data_dir, work, x11, xvfb.width, xvfb.height).start()
-                drive(kiosk, store, rid, shot)
-            except kg.TestFailure:
-                if kiosk is not None and kiosk.alive():
-                    shot(kiosk, "99-failure")
-                raise
-            finally:
-                if kiosk is not None:
-                    kiosk.kill()
-                x11.close()
+        kg.with_kiosk(args.kiosk, data_dir, work, args.artifacts, lambda kiosk: drive(kiosk, store, rid, shot))
         check_store(store, rid)
-        ok = True
-    except kg.TestFailure as e:
-        print("FAIL: %s\n%s" % (e, "".join(traceback.format_tb(e.__traceback__)[-4:])), file=sys.stderr)
-        if kiosk is not None:
-            print("kiosk log tail:\n" + kiosk.log_tail(), file=sys.stderr)
-    finally:
-        if ok:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print("scratch folder kept: %s" % work, file=sys.stderr)
-    return 0 if ok else 1
+
+    return kg.run_test(work, body)
 
 
 if __name__ == "__main__":
