@@ -17,7 +17,6 @@ Run: ctest -R kiosk.gui.keyboard_missing_data --output-on-failure
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -78,13 +77,11 @@ def main():
     empty_rime = os.path.join(work, "no-rime-data")
     os.makedirs(empty_rime)
     store = kg.StoreCli(args.store_cli, data_dir)
-    subprocess.run([args.store_cli, "--data-dir", data_dir, "init"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    r = subprocess.run([args.store_cli, "--data-dir", data_dir, "staff-pin"], input=(PIN + "\n").encode(),
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     ok = False
     kiosk = None
     try:
-        kg.check(r.returncode == 0, "shenbao-store staff-pin failed: %s" % r.stdout.decode(errors="replace"))
+        store.run("init")
+        store.set_staff_pin(PIN)
         with kg.Xvfb() as xvfb:
             x11 = kg.X11()
             try:

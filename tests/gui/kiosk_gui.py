@@ -467,9 +467,10 @@ class StoreCli:
     def __init__(self, binary, data_dir):
         self.binary, self.data_dir = binary, data_dir
 
-    def run(self, *args):
+    def run(self, *args, stdin=None):
         try:
             r = subprocess.run([self.binary, "--data-dir", self.data_dir] + list(args),
+                               input=stdin.encode() if stdin is not None else None,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as e:
             raise TestFailure("cannot run %s: %s" % (self.binary, e))
@@ -486,6 +487,10 @@ class StoreCli:
             if len(parts) >= 2 and len(parts[0]) == 26:
                 rows.append((parts[0], parts[1]))
         return rows
+
+    def set_staff_pin(self, pin):
+        """The kiosk's staff PIN, as `shenbao-store staff-pin` sets it (read from stdin)."""
+        self.run("staff-pin", stdin=pin + "\n")
 
     def show(self, record_id):
         return json.loads(self.run("show", record_id, "--json"))

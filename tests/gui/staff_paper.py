@@ -6,7 +6,6 @@ saves a PNG of each screen to --artifacts."""
 import argparse
 import glob
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -73,9 +72,7 @@ def main():
     def body():
         store.run("init")
         store.run("generate", "-n", "2", "--seed", "3")
-        pin = subprocess.run([args.store_cli, "--data-dir", data_dir, "staff-pin"], input=b"13579\n",
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        check(pin.returncode == 0, "staff-pin failed: %s" % pin.stdout.decode(errors="replace"))
+        store.set_staff_pin("13579")
         record_id = store.list("submitted")[0][0]
         shot = kg.screenshot_to(args.artifacts)
         exports = os.path.join(data_dir, "exports")

@@ -75,9 +75,7 @@ def main():
     def body():
         store.run("init")
         store.run("generate", "-n", "3", "--seed", "9")
-        pin = subprocess.run([args.store_cli, "--data-dir", data_dir, "staff-pin"], input=b"13579\n",
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        check(pin.returncode == 0, "staff-pin failed: %s" % pin.stdout.decode(errors="replace"))
+        store.set_staff_pin("13579")
         record_id = store.list("submitted")[1][0]
         quarantine(data_dir, record_id)
         check(record_id not in [row[0] for row in store.list("submitted")], "the fixture did not queue the record")

@@ -44,9 +44,7 @@ def prepare(store, data_dir):
     """One submitted application awaiting review, and the staff PIN."""
     store.run("init")
     store.run("generate", "-n", "1", "--seed", "3")
-    r = subprocess.run([store.binary, "--data-dir", data_dir, "staff-pin"], input=(PIN + "\n").encode(),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    kg.check(r.returncode == 0, "staff-pin failed: %s" % r.stderr.decode(errors="replace"))
+    store.set_staff_pin(PIN)
     rows = store.list("submitted")
     kg.check(len(rows) == 1, "expected one submitted record, found %s" % rows)
     return rows[0][0]
