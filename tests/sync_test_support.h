@@ -146,6 +146,36 @@ private:
     std::string buf_, output_;
 };
 
+// A listening TCP socket on 127.0.0.1, any free port (written to `port`).
+inline int listen_loopback(int backlog, int& port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd, backlog);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    return fd;
+}
+
+// A TCP connection to 127.0.0.1:port; -1 when nothing listens there.
+inline int connect_loopback(int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 // Listens on 127.0.0.1 (a free port) and forwards each connection to
 // 127.0.0.1:upstream (changeable: a server restarted on another port).
 // Faults on demand, each for the next `n` connections: cut after a number of
@@ -161,17 +191,7 @@ public:
     };
 
     explicit TcpProxy(int upstream_port) : upstream_(upstream_port) {
-        listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        int one = 1;
-        ::setsockopt(listen_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::bind(listen_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-        ::listen(listen_, 64);
-        socklen_t len = sizeof a;
-        ::getsockname(listen_, reinterpret_cast<sockaddr*>(&a), &len);
-        port_ = ntohs(a.sin_port);
+        listen_ = listen_loopback(64, port_);
         acceptor_ = std::thread([this] { accept_loop(); });
     }
     ~TcpProxy() {
@@ -216,13 +236,8 @@ private:
         }
     }
     void forward(int client, Fault f) {
-        int up = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons(static_cast<std::uint16_t>(upstream_.load()));
-        if (::connect(up, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-            ::close(up);
+        int up = connect_loopback(upstream_.load());
+        if (up < 0) {
             ::close(client);
             return;
         }

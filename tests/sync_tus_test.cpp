@@ -86,17 +86,7 @@ std::string as_string(const std::vector<std::uint8_t>& b) { return {b.begin(), b
 class ScriptedServer {
 public:
     explicit ScriptedServer(std::vector<std::string> answers) : answers_(std::move(answers)) {
-        listen_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        int one = 1;
-        ::setsockopt(listen_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::bind(listen_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-        ::listen(listen_, 16);
-        socklen_t len = sizeof a;
-        ::getsockname(listen_, reinterpret_cast<sockaddr*>(&a), &len);
-        port_ = ntohs(a.sin_port);
+        listen_ = test::listen_loopback(16, port_);
         thread_ = std::thread([this] { serve(); });
     }
     ~ScriptedServer() {
