@@ -152,6 +152,11 @@ struct E2E {
                     {"max_attempts", 6}};
     }
     void enrol() { must(q(kIntake) + " --data-dir " + q(intake.dir) + " enrol --kiosk-key " + kiosk_id + " --district 渝中区"); }
+    // The usual start: this kiosk enrolled, the intake serving with the test CA's certificate.
+    void open_intake() {
+        enrol();
+        intake.start(root.file("ca"));
+    }
     // Writes the configuration pointing at `port` (the intake, or a proxy before it).
     void configure(int port, const json& extra = json::object()) {
         json c = settings;
@@ -212,8 +217,7 @@ void add_applications(Store& s, int n, std::uint64_t seed) {
 
 TEST_CASE("sync.e2e: 1,000 applications reach the intake over HTTPS exactly once, byte-identical") {
     E2E e(thousand_store_template());
-    e.enrol();
-    e.intake.start(e.root.file("ca"));
+    e.open_intake();
     // The default batch sizes (500 records, 4 MiB sealed, 8 MiB of JSON): these ~91 KB applications cut ~90 per batch.
     e.settings.erase("batch_max_records");
     e.configure(e.intake.port);
@@ -261,8 +265,7 @@ TEST_CASE("sync.e2e: 1,000 applications reach the intake over HTTPS exactly once
 
 TEST_CASE("sync.e2e: 100 SIGKILLs of the agent at random moments during a 1,000-record sync lose and duplicate nothing") {
     E2E e(thousand_store_template());
-    e.enrol();
-    e.intake.start(e.root.file("ca"));
+    e.open_intake();
     test::TcpProxy proxy(e.intake.port);
     proxy.cut_after(40'000, 8);  // eight connections also die in the middle of a body
     // Small batches and chunks and a bandwidth cap stretch the sync over the 100 kills, so
@@ -305,8 +308,7 @@ TEST_CASE("sync.e2e: 100 SIGKILLs of the agent at random moments during a 1,000-
 
 TEST_CASE("sync.e2e: the intake killed and restarted during uploads loses and duplicates nothing") {
     E2E e;
-    e.enrol();
-    e.intake.start(e.root.file("ca"));
+    e.open_intake();
     test::TcpProxy proxy(e.intake.port);
     e.configure(proxy.port(), {{"batch_max_records", 10}, {"chunk_bytes", 16384}, {"max_attempts", 3}});
     std::mt19937 rng(4242);
@@ -341,8 +343,7 @@ TEST_CASE("sync.e2e: the intake killed and restarted during uploads loses and du
 
 TEST_CASE("sync.e2e: bodies cut midway, a silent link and truncated answers only delay the sync") {
     E2E e;
-    e.enrol();
-    e.intake.start(e.root.file("ca"));
+    e.open_intake();
     test::TcpProxy proxy(e.intake.port);
     e.configure(proxy.port(), {{"batch_max_records", 10}, {"chunk_bytes", 16384}, {"low_speed_bytes_per_s", 1000},
                                {"low_speed_time_s", 1}, {"max_attempts", 8}});
@@ -499,8 +500,7 @@ TEST_CASE("sync.e2e: the daemon waits outside its window, and staff changes to t
         };
         REQUIRE(s->set_setting("sync.window", hhmm(now + 2) + "-" + hhmm(now + 3)).ok());
     }
-    e.enrol();
-    e.intake.start(e.root.file("ca"));
+    e.open_intake();
     e.configure(e.intake.port, {{"window", "00:00-00:00"}, {"window_check_s", 2}});  // the store's setting wins over the file
     test::Child daemon({kSync, "--config", e.config, "daemon"}, {}, true);
     std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -522,8 +522,7 @@ TEST_CASE("sync.e2e: daemon --now syncs at once outside its window, then follows
         auto s = e.store();
         add_applications(*s, 3, 8500);
     }
-    e.enrol();
-    e.intake.start(e.root.file("ca"));
+    e.open_intake();
     std::tm tm{};
     std::time_t t = std::time(nullptr);
     localtime_r(&t, &tm);
@@ -558,8 +557,7 @@ TEST_CASE("sync.e2e: invalid records are quarantined with the intake's reason �
         REQUIRE(s->review(m.id, ReviewDecision::Recommend, "测试审核员", "").ok());
         bad_id = m.id;
     }
-    e.enrol();
-    e.intake.start(e.root.file("ca"));
+    e.open_intake();
     e.configure(e.intake.port);
     auto r = e.sync();
     INFO(r.output);
@@ -600,8 +598,7 @@ TEST_CASE("sync.e2e: a record altered in the store after submit is quarantined a
                                                "UPDATE record_fields SET value = '\"改过的名称\"' WHERE record_id = '" + altered +
                                                "' AND field_id = 'alliance_name';\n");
     must("sqlcipher -batch " + q(e.kiosk + "/store.db") + " < " + q(e.root.file("alter.sql")));
-    e.enrol();
-    e.intake.start(e.root.file("ca"));
+    e.open_intake();
     e.configure(e.intake.port);
     auto r = e.sync();
     INFO(r.output);
@@ -643,8 +640,7 @@ TEST_CASE("sync.e2e: review decisions travel with their records - the intake's J
         REQUIRE(s->changes_since_return(corrected).value().value().size() >= 1);
         REQUIRE(s->review(corrected, ReviewDecision::Recommend, "王强", "").ok());
     }
-    e.enrol();
-    e.intake.start(e.root.file("ca"));
+    e.open_intake();
     e.configure(e.intake.port);
     auto r = e.sync();
     INFO(r.output);
@@ -720,8 +716,7 @@ TEST_CASE("sync.e2e: refusals need a person: an unenrolled kiosk, a certificate 
         CHECK(e.intake.records().empty());
     }
     SUBCASE("wrong receipt key") {
-        e.enrol();
-        e.intake.start(e.root.file("ca"));
+        e.open_intake();
         e.configure(e.intake.port, {{"receipt_public_key", generate_kiosk_identity().public_key.hex()}});
         auto r = e.sync();
         INFO(r.output);
