@@ -665,8 +665,8 @@ KioskModel::SyncStatus KioskModel::sync_status() const {
     SyncStatus s;
     auto n = [&](RecordStatus st) { auto c = store_->count(st); return c.ok() ? *c : 0; };
     auto in_queue = [&](ReviewQueue q) {
-        auto rows = store_->list_review(q);
-        return rows.ok() ? static_cast<std::int64_t>(rows->size()) : 0;
+        auto c = store_->count_review(q);
+        return c.ok() ? *c : 0;
     };
     s.awaiting_review = in_queue(ReviewQueue::Awaiting);
     s.ready = in_queue(ReviewQueue::ReadyToSend);

@@ -41,6 +41,7 @@ struct Fixture {
     std::vector<std::string> ids(ReviewQueue q) {
         std::vector<std::string> out;
         auto metas = store->list_review(q).value();
+        CHECK(store->count_review(q).value() == static_cast<std::int64_t>(metas.size()));  // the staff screen's counts
         for (const RecordMeta& m : metas) out.push_back(m.id);
         return out;
     }

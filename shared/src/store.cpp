@@ -947,19 +947,22 @@ Result<std::vector<ReviewEntry>> Store::reviews(const std::string& record_id) {
     return out;
 }
 
-Result<std::vector<RecordMeta>> Store::list_review(ReviewQueue queue, std::size_t limit) {
-    std::string where;
+// The WHERE clause that selects a review queue's records.
+static std::string review_queue_where(ReviewQueue queue) {
     switch (queue) {
-        case ReviewQueue::Awaiting: where = "status = 'submitted' AND NOT " + std::string(kHasFinalReview); break;
-        case ReviewQueue::ReadyToSend: where = "status = 'submitted' AND " + std::string(kHasFinalReview); break;
+        case ReviewQueue::Awaiting: return "status = 'submitted' AND NOT " + std::string(kHasFinalReview);
+        case ReviewQueue::ReadyToSend: return "status = 'submitted' AND " + std::string(kHasFinalReview);
         case ReviewQueue::Recommended:
         case ReviewQueue::NotRecommended:
-            where = std::string("EXISTS (SELECT 1 FROM reviews v WHERE v.record_id = records.id AND v.content_hash = records.content_hash "
-                                "AND v.decision = '") +
-                    (queue == ReviewQueue::Recommended ? "recommend" : "not-recommend") + "')";
-            break;
+            return std::string("EXISTS (SELECT 1 FROM reviews v WHERE v.record_id = records.id AND v.content_hash = records.content_hash "
+                               "AND v.decision = '") +
+                   (queue == ReviewQueue::Recommended ? "recommend" : "not-recommend") + "')";
     }
-    std::string sql = std::string("SELECT ") + kMetaColumns + " FROM records WHERE " + where + " ORDER BY id" +
+    return "0";
+}
+
+Result<std::vector<RecordMeta>> Store::list_review(ReviewQueue queue, std::size_t limit) {
+    std::string sql = std::string("SELECT ") + kMetaColumns + " FROM records WHERE " + review_queue_where(queue) + " ORDER BY id" +
                       (limit ? " LIMIT " + std::to_string(limit) : "");
     Stmt q(db_->handle, sql.c_str());
     std::vector<RecordMeta> out;
@@ -967,6 +970,13 @@ Result<std::vector<RecordMeta>> Store::list_review(ReviewQueue queue, std::size_
     while ((rc = q.step()) == SQLITE_ROW) out.push_back(meta_from(q));
     if (rc != SQLITE_DONE) return step_error(db_->handle, path_, "listing records by review", rc);
     return out;
+}
+
+Result<std::int64_t> Store::count_review(ReviewQueue queue) {
+    Stmt q(db_->handle, ("SELECT count(*) FROM records WHERE " + review_queue_where(queue)).c_str());
+    int rc = q.step();
+    if (rc != SQLITE_ROW) return step_error(db_->handle, path_, "counting records by review", rc);
+    return q.int64(0);
 }
 
 Result<std::optional<std::vector<FieldChange>>> Store::changes_since_return(const std::string& record_id) {

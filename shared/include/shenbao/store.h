@@ -247,6 +247,8 @@ public:
     // A record's review history, oldest first (empty when never reviewed).
     Result<std::vector<ReviewEntry>> reviews(const std::string& record_id);
     Result<std::vector<RecordMeta>> list_review(ReviewQueue queue, std::size_t limit = 0);
+    // How many records list_review would list (for status screens: no rows read).
+    Result<std::int64_t> count_review(ReviewQueue queue);
     // What the applicant changed since the record's last return (that return's
     // snapshot against the data now); nullopt when it was never returned through
     // review(). Empty when they resubmitted without changes.
