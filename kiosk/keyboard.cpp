@@ -47,7 +47,7 @@ void Keyboard::open_for(const Field& f, const std::string& path, const std::stri
     scroll_frames_ = 3;
     redraw_ = true;
     ensure_layout_available();
-    if (want_glyphs) want_glyphs(kLabels);
+    want_glyphs(kLabels);  // ui.h: the font atlas adds what it lacks
 }
 
 bool Keyboard::available(Layout l) const {
@@ -93,7 +93,7 @@ void Keyboard::commit(KioskModel& m, const std::string& text) {
     m.edit_text(path_, value_);  // the model cuts at the field's limit and notes it
     scroll_frames_ = 3;
     m.touch();
-    if (want_glyphs) want_glyphs(text);
+    want_glyphs(text);
 }
 
 void Keyboard::backspace(KioskModel& m) {
@@ -125,7 +125,6 @@ void Keyboard::finish_composition(KioskModel& m) {
 }
 
 void Keyboard::want(const std::vector<std::string>& texts) {
-    if (!want_glyphs) return;
     for (const std::string& t : texts) want_glyphs(t);
 }
 

@@ -4,7 +4,6 @@
 // The engines (input_engine.h) hold the composition; this file only draws them.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,8 +66,6 @@ public:
     // Draws the keyboard window at the bottom of the screen, if open.
     void draw(KioskModel& m, Ui& ui);
 
-    // Characters of candidates for the font atlas (set by main to FontAtlas::want).
-    std::function<void(const std::string&)> want_glyphs;
     Layout layout() const { return layout_; }
 
 private:

@@ -241,7 +241,6 @@ int main(int argc, char** argv) {
     if (!no_keyboard && fatal.empty()) {
         engines.pinyin_pending = true;
         ui.keyboard = &keyboard;
-        keyboard.want_glyphs = [&atlas](const std::string& s) { atlas.want(s); };
         loader.start(rime_data, rime_user, hand_model);
     }
 
