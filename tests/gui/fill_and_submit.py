@@ -181,6 +181,9 @@ def fill_section(kiosk, fields):
             for r, row in enumerate(rows):
                 row_there = "%s[%d].remove" % (f["id"], r)
                 if row_there not in kiosk.map()["rects"]:
+                    # Leaving the last cell of the row above can drop its row issue
+                    # line in the tap's frame, moving the add button under the finger.
+                    leave_field(kiosk)
                     kiosk.click(f["id"] + ".add")
                     kiosk.wait(lambda m: row_there in m["rects"], 10, "row %d of %s" % (r, f["id"]))
                 cols = {c["id"]: c for c in f["columns"]}
