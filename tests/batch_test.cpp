@@ -677,6 +677,57 @@ TEST_CASE("batch: the encoder refuses records it must not send") {
     CHECK(!encode_batch(records, keys().kiosk, keys().commission.public_key, *dict(), o).ok());
 }
 
+TEST_CASE("batch: canonical records seal to a batch that decodes to the same records, and are checked the same") {
+    std::vector<Record> records = make_records(20, 170'000);
+    records[4].review = RecordReview{ReviewDecision::Recommend, "", "王强", 1'700'000'000'000};
+    std::vector<CanonicalRecord> canon;
+    for (const Record& r : records) {
+        auto c = canonical_record(Record(r));
+        REQUIRE(c.ok());
+        CHECK(c->data == r.data.dump());
+        canon.push_back(std::move(c.value()));
+    }
+    EncodeOptions o;
+    o.batch_id = new_ulid();
+    o.created_ms = 1'700'000'000'000;
+    auto from_parsed = encode_batch(records, keys().kiosk, keys().commission.public_key, *dict(), o);
+    auto from_text = encode_batch(canon, keys().kiosk, keys().commission.public_key, *dict(), o);
+    REQUIRE(from_parsed.ok());
+    REQUIRE(from_text.ok());
+    // Same frames, so the same plaintext (the sealed bytes differ: a fresh key each time).
+    CHECK(from_text->header.plaintext_sha256 == from_parsed->header.plaintext_sha256);
+    CHECK(from_text->header.plaintext_size == from_parsed->header.plaintext_size);
+    auto got = decode(from_text->bytes);
+    REQUIRE(got.ok());
+    REQUIRE(got->records.size() == records.size());
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        CHECK(got->records[i].data == records[i].data);
+        CHECK(frame_record(got->records[i]).value() == frame_record(records[i]).value());
+    }
+
+    auto refuses = [&](std::vector<CanonicalRecord> rs) {
+        auto r = encode_batch(rs, keys().kiosk, keys().commission.public_key, *dict());
+        return !r.ok() && r.error().code == ErrorCode::InvalidArgument;
+    };
+    auto altered = canon;
+    altered[3].data.insert(1, "\"x\":1,");  // still an object's text, no longer the hashed one
+    CHECK(refuses(altered));
+    auto not_object = canon;
+    not_object[0].data = "[1,2]";
+    not_object[0].meta.content_hash = content_hash_of(json::parse("[1,2]"));
+    CHECK(refuses(not_object));
+    auto twice = canon;
+    twice[1].meta.id = twice[0].meta.id;
+    CHECK(refuses(twice));
+    // Data that cannot be serialised (not UTF-8) is named, not thrown.
+    Record bad = records[0];
+    bad.data["alliance_name"] = std::string("\xff\xfe");
+    auto c = canonical_record(std::move(bad));
+    REQUIRE_FALSE(c.ok());
+    CHECK(c.error().code == ErrorCode::InvalidArgument);
+    CHECK(c.error().message.find(records[0].meta.id) != std::string::npos);
+}
+
 TEST_CASE("batch: a record's review decision travels and round-trips, and a bad one is refused with bad-record") {
     std::vector<Record> records = make_records(3, 180'000);
     records[0].review = RecordReview{ReviewDecision::Recommend, "材料齐全", "李娜", 1'650'000'000'001};

@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <tuple>
+#include <type_traits>
 #include <unordered_set>
 
 #include <sodium.h>
@@ -248,24 +249,52 @@ std::string review_member(const std::optional<RecordReview>& review) {
 
 }  // namespace
 
-Result<std::string> frame_record(const Record& r) {
-    std::string body;
+namespace {
+
+// The frame around a record's canonical data text (see frame_record).
+Result<std::string> frame_of(const RecordMeta& m, const std::optional<RecordReview>& review, std::string_view data) {
+    std::string head, tail;
     try {
-        body = "{\"content_hash\":" + json(r.meta.content_hash).dump() + ",\"data\":" + r.data.dump() +
-               ",\"form_id\":" + json(r.meta.form_id).dump() + ",\"form_version\":" + std::to_string(r.meta.form_version) +
-               ",\"id\":" + json(r.meta.id).dump() + review_member(r.review) + ",\"submitted_ms\":" +
-               (r.meta.submitted_ms ? std::to_string(*r.meta.submitted_ms) : std::string("null")) + "}";
+        head = "{\"content_hash\":" + json(m.content_hash).dump() + ",\"data\":";
+        tail = ",\"form_id\":" + json(m.form_id).dump() + ",\"form_version\":" + std::to_string(m.form_version) +
+               ",\"id\":" + json(m.id).dump() + review_member(review) + ",\"submitted_ms\":" +
+               (m.submitted_ms ? std::to_string(*m.submitted_ms) : std::string("null")) + "}";
+    } catch (const json::exception& e) {
+        return Error{ErrorCode::InvalidArgument, "record " + m.id + ": cannot be serialised (" + e.what() +
+                                                     "); check its field values in the store"};
+    }
+    const std::size_t size = head.size() + data.size() + tail.size();
+    if (size > 0xffffffffu)
+        return Error{ErrorCode::LimitExceeded, "record " + m.id + ": larger than 4 GiB; it cannot be framed"};
+    std::string frame;
+    frame.reserve(4 + size);
+    for (int i = 0; i < 4; ++i) frame.push_back(static_cast<char>((size >> (8 * i)) & 0xff));
+    frame.append(head).append(data).append(tail);
+    return frame;
+}
+
+}  // namespace
+
+Result<CanonicalRecord> canonical_record(Record&& r) {
+    CanonicalRecord c{std::move(r.meta), std::move(r.review), {}};
+    try {
+        c.data = r.data.dump();
+    } catch (const json::exception& e) {
+        return Error{ErrorCode::InvalidArgument, "record " + c.meta.id + ": cannot be serialised (" + e.what() +
+                                                     "); check its field values in the store"};
+    }
+    return c;
+}
+
+Result<std::string> frame_record(const Record& r) {
+    std::string data;
+    try {
+        data = r.data.dump();
     } catch (const json::exception& e) {
         return Error{ErrorCode::InvalidArgument, "record " + r.meta.id + ": cannot be serialised (" + e.what() +
                                                      "); check its field values in the store"};
     }
-    if (body.size() > 0xffffffffu)
-        return Error{ErrorCode::LimitExceeded, "record " + r.meta.id + ": larger than 4 GiB; it cannot be framed"};
-    std::string frame;
-    frame.reserve(4 + body.size());
-    for (int i = 0; i < 4; ++i) frame.push_back(static_cast<char>((body.size() >> (8 * i)) & 0xff));
-    frame += body;
-    return frame;
+    return frame_of(r.meta, r.review, data);
 }
 
 namespace {
@@ -399,9 +428,23 @@ std::vector<std::uint8_t> seal_batch(BatchHeader header, std::span<const std::ui
 
 // [SECTION] Encoding
 
-Result<EncodedBatch> encode_batch(std::span<const Record> records, const KioskIdentity& kiosk,
-                                  const CommissionPublicKey& commission, const BatchDictionary& dictionary,
-                                  const EncodeOptions& options) {
+namespace {
+
+std::string sha256_hex_of(std::string_view bytes) {
+    std::array<std::uint8_t, 32> digest{};
+    crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+    return to_hex(digest.data(), digest.size());
+}
+
+bool data_is_object(const Record& r) { return r.data.is_object(); }
+bool data_is_object(const CanonicalRecord& r) { return r.data.size() >= 2 && r.data.front() == '{' && r.data.back() == '}'; }
+
+}  // namespace
+
+template <typename R>
+Result<EncodedBatch> encode_records(std::span<const R> records, const KioskIdentity& kiosk,
+                                    const CommissionPublicKey& commission, const BatchDictionary& dictionary,
+                                    const EncodeOptions& options) {
     ensure_sodium();
     const BatchLimits& limits = options.limits;
     if (records.empty()) return Error{ErrorCode::InvalidArgument, "a batch needs at least one record"};
@@ -424,7 +467,7 @@ Result<EncodedBatch> encode_batch(std::span<const Record> records, const KioskId
     // The form table and the checks that need no serialising, before any work.
     std::map<std::pair<std::string, int>, std::uint32_t> per_form;
     std::unordered_set<std::string_view> ids;
-    for (const Record& r : records) {
+    for (const R& r : records) {
         const RecordMeta& m = r.meta;
         if (!is_ulid(m.id)) return Error{ErrorCode::InvalidArgument, "record `" + m.id + "`: the id is not a ULID"};
         if (!ids.insert(m.id).second)
@@ -432,7 +475,7 @@ Result<EncodedBatch> encode_batch(std::span<const Record> records, const KioskId
         if (!is_form_id(m.form_id) || m.form_version < 1)
             return Error{ErrorCode::InvalidArgument, "record " + m.id + ": form `" + m.form_id + "` version " +
                                                          std::to_string(m.form_version) + " is not a valid form id and version"};
-        if (!r.data.is_object()) return Error{ErrorCode::InvalidArgument, "record " + m.id + ": its data is not a JSON object"};
+        if (!data_is_object(r)) return Error{ErrorCode::InvalidArgument, "record " + m.id + ": its data is not a JSON object"};
         if (m.content_hash.empty())
             return Error{ErrorCode::InvalidArgument, "record " + m.id + " has no content hash: only submitted records can be sent"};
         if (r.review && !is_final(r.review->decision))
@@ -472,13 +515,25 @@ Result<EncodedBatch> encode_batch(std::span<const Record> records, const KioskId
         }
     };
 
-    for (const Record& r : records) {
-        auto frame = frame_record(r);
-        if (!frame.ok()) return frame.error();
-        const std::string& f = frame.value();
-        if (content_hash_of(r.data) != r.meta.content_hash)
+    for (const R& r : records) {
+        std::string dumped;  // a parsed record's canonical text
+        const std::string* data = &dumped;
+        if constexpr (std::is_same_v<R, CanonicalRecord>) {
+            data = &r.data;
+        } else {
+            try {
+                dumped = r.data.dump();
+            } catch (const json::exception& e) {
+                return Error{ErrorCode::InvalidArgument, "record " + r.meta.id + ": cannot be serialised (" + e.what() +
+                                                             "); check its field values in the store"};
+            }
+        }
+        if (sha256_hex_of(*data) != r.meta.content_hash)
             return Error{ErrorCode::InvalidArgument, "record " + r.meta.id + ": its content hash does not match its data; "
                                                                              "run `shenbao-store verify`"};
+        auto frame = frame_of(r.meta, r.review, *data);
+        if (!frame.ok()) return frame.error();
+        const std::string& f = frame.value();
         if (f.size() - 4 > limits.max_record_bytes)
             return Error{ErrorCode::LimitExceeded, "record " + r.meta.id + " is " + size_text(f.size() - 4) + ", over the " +
                                                        size_text(limits.max_record_bytes) + " limit for one record; it cannot be sent"};
@@ -498,6 +553,18 @@ Result<EncodedBatch> encode_batch(std::span<const Record> records, const KioskId
     sealer.finish(serialize_header(h), kiosk);
     result.header = std::move(h);
     return result;
+}
+
+Result<EncodedBatch> encode_batch(std::span<const Record> records, const KioskIdentity& kiosk,
+                                  const CommissionPublicKey& commission, const BatchDictionary& dictionary,
+                                  const EncodeOptions& options) {
+    return encode_records(records, kiosk, commission, dictionary, options);
+}
+
+Result<EncodedBatch> encode_batch(std::span<const CanonicalRecord> records, const KioskIdentity& kiosk,
+                                  const CommissionPublicKey& commission, const BatchDictionary& dictionary,
+                                  const EncodeOptions& options) {
+    return encode_records(records, kiosk, commission, dictionary, options);
 }
 
 // [SECTION] Decoding
