@@ -297,34 +297,16 @@ def stop_proxy(p, stats):
         return json.load(f)
 
 
-def part_link(tools, root, args):
-    certs = make_ca(os.path.join(root, "ca"))
-    kiosk, kiosk_id = make_kiosk(tools, root, args.records)
-    export = os.path.join(root, "records.json")
-    run([tools.store, "--data-dir", kiosk, "export", "--status", "submitted", "--out", export])
-    with open(export) as f:
-        records = [{k: r[k] for k in ("id", "form_id", "form_version", "content_hash", "data", "submitted_ms")}
-                   for r in json.load(f)]
-    rate = args.rate_kbit * 1000 / 8
-
-    # (a) the baseline
-    srv = baseline_server(certs)
-    p, port = proxy(srv.server_address[1], args, os.path.join(root, "a.stats"))
-    t0 = time.monotonic()
-    payload_a, failures_a = baseline_send(records, port, certs[0])
-    wall_a = time.monotonic() - t0
-    sa = stop_proxy(p, os.path.join(root, "a.stats"))
-    srv.shutdown()
-    got = BaselineHandler.received
-    dup_a = sum(v - 1 for v in got.values())
-
-    # (b) shenbao-sync
+def run_agent_over_link(tools, root, args, certs, kiosk, kiosk_id):
+    """(b): shenbao-sync run-once (again after a failed pass, as a timer would) through
+    the shaping proxy to a real intake. Returns (proxy stats, wall s, sealed bytes
+    committed, rows at the intake, unique ids)."""
     intake = Intake(tools, root, certs)
     intake.enrol(kiosk_id)
     keys = intake.keys
     p, port = proxy(intake.port, args, os.path.join(root, "b.stats"))
     cfg = os.path.join(root, "sync.json")
-    sync_config(cfg, kiosk, port, certs[0], keys)
+    sync_config(cfg, kiosk, port, certs[0], keys, json.loads(args.agent_config))
     t0 = time.monotonic()
     log = ""
     for _ in range(20):
@@ -341,6 +323,44 @@ def part_link(tools, root, args):
                     if " records, " in line and ", committed: " in line)
     with open(os.path.join(root, "sync.log"), "w") as f:
         f.write(log)
+
+    return sb, wall_b, payload_b, rows, unique
+
+
+def part_link_agent_only(tools, root, args, certs, kiosk, kiosk_id, records, rate):
+    sb, wall_b, payload_b, rows, unique = run_agent_over_link(tools, root, args, certs, kiosk, kiosk_id)
+    print("\n== poor link, (b) only (--no-baseline: no ratio, no verdict): %d applications, settings %s ==" % (
+        len(records), args.agent_config))
+    print("wall %.1f s, cuts %d, up %d bytes, link use %.3f, goodput %.3f, payload %d, rows %d (%d unique)" % (
+        wall_b, sb["cuts"], sb["bytes_up"], sb["bytes_up"] / (rate * wall_b), payload_b / (rate * wall_b), payload_b,
+        rows, unique))
+
+
+def part_link(tools, root, args):
+    certs = make_ca(os.path.join(root, "ca"))
+    kiosk, kiosk_id = make_kiosk(tools, root, args.records)
+    export = os.path.join(root, "records.json")
+    run([tools.store, "--data-dir", kiosk, "export", "--status", "submitted", "--out", export])
+    with open(export) as f:
+        records = [{k: r[k] for k in ("id", "form_id", "form_version", "content_hash", "data", "submitted_ms")}
+                   for r in json.load(f)]
+    rate = args.rate_kbit * 1000 / 8
+
+    # (a) the baseline
+    if args.no_baseline:
+        return part_link_agent_only(tools, root, args, certs, kiosk, kiosk_id, records, rate)
+    srv = baseline_server(certs)
+    p, port = proxy(srv.server_address[1], args, os.path.join(root, "a.stats"))
+    t0 = time.monotonic()
+    payload_a, failures_a = baseline_send(records, port, certs[0])
+    wall_a = time.monotonic() - t0
+    sa = stop_proxy(p, os.path.join(root, "a.stats"))
+    srv.shutdown()
+    got = BaselineHandler.received
+    dup_a = sum(v - 1 for v in got.values())
+
+    # (b) shenbao-sync
+    sb, wall_b, payload_b, rows, unique = run_agent_over_link(tools, root, args, certs, kiosk, kiosk_id)
 
     wire_a = sa["bytes_up"] + sa["bytes_down"]
     wire_b = sb["bytes_up"] + sb["bytes_down"]
@@ -450,6 +470,10 @@ def main():
     ap.add_argument("--memory-baseline", type=int, default=1000,
                     help="the baseline backlog: enough for full batches, so the comparison shows whether memory grows "
                          "with the backlog (it must not) rather than with the batch (it may, up to the batch limits)")
+    ap.add_argument("--agent-config", default="{}", metavar="JSON",
+                    help="link part: settings over shenbao-sync's defaults, e.g. '{\"chunk_bytes\": 131072}' (tuning)")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="link part: skip (a), so no ratio and no verdict; for tuning (b) only")
     ap.add_argument("--quick", action="store_true", help="tiny sizes, fast link: checks the benchmark still runs")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     args = ap.parse_args()

@@ -14,7 +14,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <condition_variable>
+#include <deque>
 #include <map>
+#include <thread>
 
 #include <sodium.h>
 
@@ -151,14 +154,25 @@ SyncAgent::SyncAgent(SyncConfig config, Store& store, KioskIdentity identity,
       identity_(std::move(identity)),
       dictionary_(std::move(dictionary)),
       cancel_(cancel),
-      log_(std::move(log)),
-      http_(std::make_unique<HttpClient>(config_.http_options(), cancel)) {}
+      log_(std::move(log)) {
+    for (int i = 0; i < std::max(1, config_.upload_lanes); ++i)
+        lanes_.push_back(std::make_unique<HttpClient>(config_.http_options(), cancel));
+}
 
 SyncAgent::~SyncAgent() = default;
 
-const TransferStats& SyncAgent::transfer_stats() const { return http_->stats(); }
+TransferStats SyncAgent::transfer_stats() const {
+    TransferStats sum;
+    for (const auto& lane : lanes_) {
+        sum.requests += lane->stats().requests;
+        sum.bytes_sent += lane->stats().bytes_sent;
+        sum.bytes_received += lane->stats().bytes_received;
+    }
+    return sum;
+}
 
 void SyncAgent::log(const std::string& line) const {
+    std::lock_guard lock(log_mu_);
     if (log_) log_(line);
     else std::fprintf(stderr, "shenbao-sync: %s\n", line.c_str());
 }
@@ -188,25 +202,27 @@ Status SyncAgent::clean_outbox() {
 
 Result<std::optional<OutboxBatch>> SyncAgent::cut_batch() {
     BatchLimits limits;
-    // Parsed records take about twice their JSON in memory: this budget, not the
-    // record count, is what keeps the agent small with large applications.
+    // The batch is held as canonical text (each record parsed from the store one at a
+    // time): this budget, not the record count, bounds the agent's memory.
     const std::uint64_t plaintext_budget = std::min<std::uint64_t>(config_.batch_max_plaintext_bytes, limits.max_decompressed_bytes);
     for (int attempt = 0; attempt < 8; ++attempt) {
         // Only reviewed records leave the kiosk: a record awaiting the district's review stays.
-        auto metas = store_.list_review(ReviewQueue::ReadyToSend, config_.batch_max_records);
+        auto metas = with_store([&](Store& s) { return s.list_review(ReviewQueue::ReadyToSend, config_.batch_max_records); });
         if (!metas.ok()) return metas.error();
         if (metas->empty()) return std::optional<OutboxBatch>();
-        std::vector<Record> records;
+        std::vector<CanonicalRecord> records;
         std::uint64_t plaintext = 0;
         for (const RecordMeta& m : *metas) {
-            auto r = store_.get(m.id);
-            if (!r.ok()) return r.error();
-            // One serialisation serves the hash check and the size: the frame is the
-            // canonical data plus the record's metadata (kFrameOverhead bytes at most).
+            auto got = with_store([&](Store& s) { return s.get(m.id); });
+            if (!got.ok()) return got.error();
+            // One serialisation serves the hash check, the size and the seal: the frame
+            // is the canonical data plus the record's metadata (kFrameOverhead bytes at most).
             std::string why;
-            std::string canonical = r->data.dump();
-            std::uint64_t frame_bytes = canonical.size() + kFrameOverhead + review_frame_bytes(r->review);
-            if (sha256_hex(canonical) != r->meta.content_hash) {
+            auto r = canonical_record(std::move(got.value()));
+            std::uint64_t frame_bytes = r.ok() ? r->data.size() + kFrameOverhead + review_frame_bytes(r->review) : 0;
+            if (!r.ok()) {
+                why = r.error().message;
+            } else if (sha256_hex(r->data) != r->meta.content_hash) {
                 why = "its data no longer matches the content hash frozen at submit (the store was altered); "
                       "check it with `shenbao-store verify`";
             } else if (frame_bytes - 4 > limits.max_record_bytes) {
@@ -219,7 +235,7 @@ Result<std::optional<OutboxBatch>> SyncAgent::cut_batch() {
                 records.push_back(std::move(r.value()));
                 continue;
             }
-            SHENBAO_TRY(store_.quarantine_unsendable(m.id, why));
+            SHENBAO_TRY(with_store([&](Store& s) { return s.quarantine_unsendable(m.id, why); }));
             log("record " + m.id + " quarantined, not sent: " + why);
         }
         if (records.empty()) continue;
@@ -233,7 +249,7 @@ Result<std::optional<OutboxBatch>> SyncAgent::cut_batch() {
             opt.batch_id = batch_id;
             opt.level = config_.zstd_level;
             opt.limits = limits;
-            auto e = encode_batch(std::span<const Record>(records.data(), n), identity_, config_.commission_key, *dictionary_, opt);
+            auto e = seal(std::span<const CanonicalRecord>(records.data(), n), opt);
             if (!e.ok() && e.error().code == ErrorCode::LimitExceeded && n > 1) {
                 n = std::max<std::size_t>(1, n / 2);
                 continue;
@@ -243,9 +259,9 @@ Result<std::optional<OutboxBatch>> SyncAgent::cut_batch() {
                 for (std::size_t i = 0; i < n; ++i) {
                     EncodeOptions one = opt;
                     one.level = 1;
-                    auto alone = encode_batch(std::span<const Record>(&records[i], 1), identity_, config_.commission_key, *dictionary_, one);
+                    auto alone = seal(std::span<const CanonicalRecord>(&records[i], 1), one);
                     if (alone.ok()) continue;
-                    SHENBAO_TRY(store_.quarantine_unsendable(records[i].meta.id, alone.error().message));
+                    SHENBAO_TRY(with_store([&](Store& s) { return s.quarantine_unsendable(records[i].meta.id, alone.error().message); }));
                     log("record " + records[i].meta.id + " quarantined, not sent: " + alone.error().message);
                     unsendable = true;
                 }
@@ -272,7 +288,7 @@ Result<std::optional<OutboxBatch>> SyncAgent::cut_batch() {
         SHENBAO_TRY(write_durably(b.file_path, encoded->bytes));
         std::vector<BatchMember> members;
         for (std::size_t i = 0; i < n; ++i) members.push_back({records[i].meta.id, records[i].meta.content_hash});
-        Status filed = store_.enqueue_batch(b, members);
+        Status filed = with_store([&](Store& s) { return s.enqueue_batch(b, members); });
         if (filed.ok()) return std::optional<OutboxBatch>(b);
         ::unlink(b.file_path.c_str());
         if (filed.error().code != ErrorCode::InvalidTransition) return filed.error();
@@ -292,13 +308,15 @@ Result<std::vector<std::uint8_t>> SyncAgent::batch_bytes(const OutboxBatch& b) {
     // Same records, dictionary and level give the same compressed size, so the
     // same total size; the bytes differ (fresh key), so any old upload is forgotten.
     log("batch " + b.batch_id + ": its file " + b.file_path + " is missing or damaged; sealing it again");
-    auto members = store_.batch_members(b.batch_id);
+    auto members = with_store([&](Store& s) { return s.batch_members(b.batch_id); });
     if (!members.ok()) return members.error();
-    std::vector<Record> records;
+    std::vector<CanonicalRecord> records;
     for (const BatchMember& m : *members) {
-        auto r = store_.get(m.record_id);
+        auto got = with_store([&](Store& s) { return s.get(m.record_id); });
+        if (!got.ok()) return got.error();
+        auto r = canonical_record(std::move(got.value()));
         if (!r.ok()) return r.error();
-        if (r->meta.content_hash != m.content_hash || content_hash_of(r->data) != m.content_hash)
+        if (r->meta.content_hash != m.content_hash || sha256_hex(r->data) != m.content_hash)
             return Error{ErrorCode::Corrupt, "batch " + b.batch_id + ": record " + m.record_id +
                                                  " no longer matches the hash it was sealed with; check the store with `shenbao-store verify`"};
         records.push_back(std::move(r.value()));
@@ -307,11 +325,16 @@ Result<std::vector<std::uint8_t>> SyncAgent::batch_bytes(const OutboxBatch& b) {
     opt.batch_id = b.batch_id;
     opt.created_ms = b.created_ms;
     opt.level = config_.zstd_level;
-    auto e = encode_batch(records, identity_, config_.commission_key, *dictionary_, opt);
+    auto e = seal(records, opt);
     if (!e.ok()) return e.error();
     SHENBAO_TRY(write_durably(b.file_path, e->bytes));
-    SHENBAO_TRY(store_.set_batch_upload(b.batch_id, "", 0));
+    SHENBAO_TRY(with_store([&](Store& s) { return s.set_batch_upload(b.batch_id, "", 0); }));
     return std::move(e->bytes);
+}
+
+Result<EncodedBatch> SyncAgent::seal(std::span<const CanonicalRecord> records, const EncodeOptions& options) {
+    std::lock_guard lock(seal_mu_);
+    return encode_batch(records, identity_, config_.commission_key, *dictionary_, options);
 }
 
 // [SECTION] Sending
@@ -338,12 +361,12 @@ PassOutcome outcome_of(const UploadError& e) {
 
 }  // namespace
 
-SyncAgent::BatchResult SyncAgent::send_batch(OutboxBatch b, bool resumed) {
+SyncAgent::BatchResult SyncAgent::send_batch(OutboxBatch b, bool resumed, HttpClient& http) {
     auto t0 = std::chrono::steady_clock::now();
-    std::int64_t wire0 = http_->stats().bytes_sent + http_->stats().bytes_received;
+    std::int64_t wire0 = http.stats().bytes_sent + http.stats().bytes_received;
     BatchResult res;
     auto finish = [&](const std::string& result) {
-        std::int64_t wire = http_->stats().bytes_sent + http_->stats().bytes_received - wire0;
+        std::int64_t wire = http.stats().bytes_sent + http.stats().bytes_received - wire0;
         log("batch " + b.batch_id + ": " + std::to_string(b.record_count) + " records, " + std::to_string(b.bytes) +
             " bytes, " + std::to_string(wire) + " bytes on the wire, " + fmt_seconds(seconds_since(t0)) + " s, " + result);
         return res;
@@ -356,16 +379,16 @@ SyncAgent::BatchResult SyncAgent::send_batch(OutboxBatch b, bool resumed) {
 
     auto bytes = batch_bytes(b);
     if (!bytes.ok()) return fail(PassOutcome::Failed, bytes.error().message);
-    if (auto fresh = store_.outbox_batch(b.batch_id); fresh.ok()) b = *fresh;  // batch_bytes may have forgotten the upload
+    if (auto fresh = with_store([&](Store& s) { return s.outbox_batch(b.batch_id); }); fresh.ok()) b = *fresh;  // batch_bytes may have forgotten the upload
 
-    TusClient tus(*http_);
+    TusClient tus(http);
     Backoff backoff(config_.retry);
     std::string kiosk_id = identity_.public_key.hex();
 
     // Asks for the receipt of a batch whose upload vanished: it may have been
     // committed just before a crash. nullopt when there is none.
     auto receipt_if_committed = [&]() -> std::optional<std::string> {
-        auto r = http_->request("GET", config_.receipt_url(b.batch_id), {"Accept: application/json"});
+        auto r = http.request("GET", config_.receipt_url(b.batch_id), {"Accept: application/json"});
         if (r.ok() && r->status == 200) return r->body;
         return std::nullopt;
     };
@@ -376,7 +399,7 @@ SyncAgent::BatchResult SyncAgent::send_batch(OutboxBatch b, bool resumed) {
         if (!h.ok() && h.kind() == UploadErrorKind::Gone) {
             receipt = receipt_if_committed();
             if (!receipt) {
-                if (Status st = store_.set_batch_upload(b.batch_id, "", 0); !st.ok()) return fail(PassOutcome::Failed, st.error().message);
+                if (Status st = with_store([&](Store& s) { return s.set_batch_upload(b.batch_id, "", 0); }); !st.ok()) return fail(PassOutcome::Failed, st.error().message);
                 b.upload_url.clear();
             }
         }
@@ -388,7 +411,7 @@ SyncAgent::BatchResult SyncAgent::send_batch(OutboxBatch b, bool resumed) {
     OnUploadProgress on_progress = [&](const std::string& url, std::uint64_t offset) {
         std::int64_t now = now_ms();
         if (url == saved_url && offset != static_cast<std::uint64_t>(b.bytes) && now - last_saved_ms < 2000) return;
-        Status st = store_.set_batch_upload(b.batch_id, url, static_cast<std::int64_t>(offset));
+        Status st = with_store([&](Store& s) { return s.set_batch_upload(b.batch_id, url, static_cast<std::int64_t>(offset)); });
         if (!st.ok()) save_error = st;
         saved_url = url;
         last_saved_ms = now;
@@ -419,7 +442,7 @@ SyncAgent::BatchResult SyncAgent::send_batch(OutboxBatch b, bool resumed) {
         bool reupload = false;
         while (!receipt && !reupload) {
             std::string url = config_.commit_url(upload_id_of(b.upload_url));
-            auto r = http_->request("POST", url, {"Accept: application/json", "Content-Type: application/json"});
+            auto r = http.request("POST", url, {"Accept: application/json", "Content-Type: application/json"});
             UploadError e;
             if (r.ok() && r->status == 200) {
                 receipt = r->body;
@@ -432,7 +455,7 @@ SyncAgent::BatchResult SyncAgent::send_batch(OutboxBatch b, bool resumed) {
                 // The upload is unknown or unfinished at the intake: back to the tus layer (HEAD decides).
                 if (e.kind == UploadErrorKind::Gone) {
                     b.upload_url.clear();
-                    if (Status st = store_.set_batch_upload(b.batch_id, "", 0); !st.ok()) return fail(PassOutcome::Failed, st.error().message);
+                    if (Status st = with_store([&](Store& s) { return s.set_batch_upload(b.batch_id, "", 0); }); !st.ok()) return fail(PassOutcome::Failed, st.error().message);
                 }
                 reupload = true;
                 break;
@@ -451,7 +474,7 @@ SyncAgent::BatchResult SyncAgent::send_batch(OutboxBatch b, bool resumed) {
     if (!checked.ok())
         return fail(PassOutcome::Refused, std::string("the receipt does not verify (") + receipt_error_name(checked.kind()) +
                                               ": " + checked.error().message + "); check receipt_public_key in the configuration");
-    auto members = store_.batch_members(b.batch_id);
+    auto members = with_store([&](Store& s) { return s.batch_members(b.batch_id); });
     if (!members.ok()) return fail(PassOutcome::Failed, members.error().message);
     std::map<std::string, std::string> sealed;
     for (const BatchMember& m : *members) sealed[m.record_id] = m.content_hash;
@@ -469,7 +492,7 @@ SyncAgent::BatchResult SyncAgent::send_batch(OutboxBatch b, bool resumed) {
     if (outcomes.size() != sealed.size())
         return fail(PassOutcome::Refused, "the receipt lists " + std::to_string(outcomes.size()) + " records, the batch holds " +
                                               std::to_string(sealed.size()));
-    if (Status st = store_.apply_receipt(b.batch_id, *receipt, outcomes); !st.ok()) return fail(PassOutcome::Failed, st.error().message);
+    if (Status st = with_store([&](Store& s) { return s.apply_receipt(b.batch_id, *receipt, outcomes); }); !st.ok()) return fail(PassOutcome::Failed, st.error().message);
     ::unlink(b.file_path.c_str());
     for (const BatchRecordOutcome& o : outcomes)
         if (!o.synced) log("record " + o.record_id + " quarantined by the intake (" + o.result + "): " + o.reason);
@@ -484,9 +507,13 @@ SyncAgent::BatchResult SyncAgent::send_batch(OutboxBatch b, bool resumed) {
 PassReport SyncAgent::run_pass() {
     PassReport report;
     auto t0 = std::chrono::steady_clock::now();
-    std::int64_t wire0 = http_->stats().bytes_sent + http_->stats().bytes_received;
+    auto wire_now = [&]() {
+        TransferStats t = transfer_stats();
+        return t.bytes_sent + t.bytes_received;
+    };
+    std::int64_t wire0 = wire_now();
     auto done = [&]() {
-        report.bytes_on_wire = http_->stats().bytes_sent + http_->stats().bytes_received - wire0;
+        report.bytes_on_wire = wire_now() - wire0;
         if (report.outcome != PassOutcome::Locked && report.outcome != PassOutcome::Cancelled) {
             Status st = store_.note_sync_attempt(report.outcome == PassOutcome::Done, report.error, now_ms());
             if (!st.ok()) log("could not save the sync status: " + st.error().message);
@@ -511,39 +538,95 @@ PassReport SyncAgent::run_pass() {
         return done();
     }
     if (Status st = clean_outbox(); !st.ok()) return failed(st.error());
+    auto live = store_.live_batches();
+    if (!live.ok()) return failed(live.error());
 
-    // Refusals of one batch do not stop the others; a dead link or a stop ends the pass.
+    // The hand-over between this thread (which cuts and seals) and the lanes.
+    struct Work {
+        OutboxBatch batch;
+        bool resumed = false;
+    };
+    std::mutex mu;
+    std::condition_variable changed;
+    std::deque<Work> queue;
+    bool closed = false;   // nothing more will be handed over
+    bool stopped = false;  // a dead link, a failure or a stop: the lanes take nothing more
+    bool refused = false;  // after a refusal no new batches are cut: the same refusal would queue them all
+
+    // A lane's result, under `mu`. Refusals of one batch do not stop the others;
+    // a dead link or a stop ends the pass.
     auto take = [&](const BatchResult& r) {
         report.records_synced += r.synced;
         report.records_quarantined += r.quarantined;
         if (r.outcome == PassOutcome::Done) {
             ++report.batches_committed;
-            return true;
+            return;
         }
         if (report.outcome == PassOutcome::Done || r.outcome != PassOutcome::Refused) {
             report.outcome = r.outcome;
             report.error = r.error;
         }
-        return r.outcome == PassOutcome::Refused;
+        if (r.outcome == PassOutcome::Refused) refused = true;
+        else stopped = true;
     };
-
-    auto live = store_.live_batches();
-    if (!live.ok()) return failed(live.error());
-    bool go_on = true;
-    for (const OutboxBatch& b : *live) {
-        if (!(go_on = take(send_batch(b, true)))) break;
+    std::vector<std::thread> lanes;
+    for (auto& lane : lanes_) {
+        lanes.emplace_back([&, http = lane.get()] {
+            for (;;) {
+                Work w;
+                {
+                    std::unique_lock l(mu);
+                    changed.wait(l, [&] { return stopped || closed || !queue.empty(); });
+                    if (stopped || queue.empty()) return;
+                    w = std::move(queue.front());
+                    queue.pop_front();
+                    changed.notify_all();
+                }
+                BatchResult r = send_batch(std::move(w.batch), w.resumed, *http);
+                std::lock_guard l(mu);
+                take(r);
+                changed.notify_all();
+            }
+        });
     }
-    // After a refusal no new batches are cut: the same refusal would queue them all.
-    while (go_on && report.outcome != PassOutcome::Refused) {
+
+    // Live batches first (already sealed), then new ones, each cut once the last
+    // one handed over has been taken by a lane: one batch sealed ahead at most.
+    std::optional<Error> cut_error;
+    {
+        std::lock_guard l(mu);
+        for (const OutboxBatch& b : *live) queue.push_back({b, true});
+        changed.notify_all();
+    }
+    for (;;) {
+        {
+            std::unique_lock l(mu);
+            changed.wait(l, [&] { return stopped || refused || queue.empty(); });
+            if (stopped || refused) break;
+        }
         if (cancel_ && cancel_->stop.load()) {
+            std::lock_guard l(mu);
             report.outcome = PassOutcome::Cancelled;
+            stopped = true;
             break;
         }
         auto cut = cut_batch();
-        if (!cut.ok()) return failed(cut.error());
+        if (!cut.ok()) {
+            cut_error = cut.error();
+            break;
+        }
         if (!*cut) break;
-        go_on = take(send_batch(**cut, false));
+        std::lock_guard l(mu);
+        queue.push_back({**cut, false});
+        changed.notify_all();
     }
+    {
+        std::lock_guard l(mu);
+        closed = true;
+        changed.notify_all();
+    }
+    for (std::thread& t : lanes) t.join();
+    if (cut_error && report.outcome == PassOutcome::Done) return failed(*cut_error);
 
     if (config_.retention_days > 0 && report.outcome != PassOutcome::Cancelled) {
         auto purged = store_.purge_synced_before(now_ms() - std::int64_t{config_.retention_days} * 86'400'000);

@@ -22,13 +22,23 @@
 //
 // One pass holds `<outbox_dir>/.lock` (flock), so a timer's run-once and the
 // daemon never sync at the same time.
+//
+// Threads: the pass's own thread cuts and seals (one batch at a time, so the
+// agent's memory is one batch's records), handing each sealed batch to
+// `upload_lanes` lane threads (sync_config.h says why two); each lane sends
+// whole batches (steps 2–3) on its own HTTP connection. The store is one SQLite
+// connection, used under a mutex; a batch is sealed ahead while the lanes send,
+// at most one waiting, so a stop leaves few live batches for the next pass.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "shenbao/batch.h"
 #include "shenbao/crypto.h"
@@ -79,15 +89,23 @@ public:
     PassReport run_pass();
 
     const SyncConfig& config() const { return config_; }
-    const TransferStats& transfer_stats() const;
+    // All lanes' HTTP traffic so far.
+    TransferStats transfer_stats() const;
 
 private:
     struct BatchResult;
-    BatchResult send_batch(OutboxBatch batch, bool resumed);
+    BatchResult send_batch(OutboxBatch batch, bool resumed, HttpClient& http);
     Result<std::optional<OutboxBatch>> cut_batch();
     Result<std::vector<std::uint8_t>> batch_bytes(const OutboxBatch& batch);
+    Result<EncodedBatch> seal(std::span<const CanonicalRecord> records, const EncodeOptions& options);
     Status clean_outbox();
     void log(const std::string& line) const;
+    // Runs f(store_) holding the store's mutex (lanes and the sealer share the connection).
+    template <typename F>
+    auto with_store(F&& f) {
+        std::lock_guard lock(store_mu_);
+        return f(store_);
+    }
 
     SyncConfig config_;
     Store& store_;
@@ -95,7 +113,10 @@ private:
     std::shared_ptr<const BatchDictionary> dictionary_;
     const CancelToken* cancel_;
     LogLine log_;
-    std::unique_ptr<HttpClient> http_;
+    std::vector<std::unique_ptr<HttpClient>> lanes_;  // one connection per upload lane
+    std::mutex store_mu_;
+    std::mutex seal_mu_;  // one batch sealed at a time: the agent's memory is one batch's records
+    mutable std::mutex log_mu_;
 };
 
 // Loads what an agent needs besides the store: the kiosk identity and the

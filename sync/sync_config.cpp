@@ -1,6 +1,7 @@
 // Loading shenbao-sync's configuration: see sync_config.h for the keys.
 #include "sync_config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -32,7 +33,7 @@ HttpOptions SyncConfig::http_options() const {
     o.connect_timeout_s = connect_timeout_s;
     o.low_speed_limit = low_speed_bytes_per_s;
     o.low_speed_time_s = low_speed_time_s;
-    o.max_send_bytes_per_s = bandwidth_bytes_per_s;
+    o.max_send_bytes_per_s = bandwidth_bytes_per_s > 0 ? std::max<std::int64_t>(1, bandwidth_bytes_per_s / upload_lanes) : 0;
     return o;
 }
 
@@ -57,7 +58,7 @@ Result<SyncConfig> parse_sync_config(const std::string& text, const std::string&
     if (!j.is_object()) return Error{ErrorCode::InvalidArgument, source + ": must be a JSON object of settings"};
     static const std::set<std::string> known = {
         "intake_url", "ca_file", "commission_public_key", "receipt_public_key", "data_dir", "store", "key_file",
-        "identity_file", "outbox_dir", "batch_max_records", "batch_max_bytes", "batch_max_plaintext_bytes", "zstd_level", "chunk_bytes",
+        "identity_file", "outbox_dir", "batch_max_records", "batch_max_bytes", "batch_max_plaintext_bytes", "zstd_level", "chunk_bytes", "upload_lanes",
         "bandwidth_bytes_per_s", "connect_timeout_s", "low_speed_bytes_per_s", "low_speed_time_s", "retry_base_ms",
         "retry_max_ms", "max_attempts", "window", "poll_s", "window_check_s", "retention_days", "allow_plain_http"};
     for (auto it = j.begin(); it != j.end(); ++it)
@@ -95,6 +96,7 @@ Result<SyncConfig> parse_sync_config(const std::string& text, const std::string&
     SHENBAO_TRY(num("batch_max_plaintext_bytes", c.batch_max_plaintext_bytes, 1ll << 20, 128ll << 20));
     SHENBAO_TRY(num("zstd_level", c.zstd_level, 1, 22));
     SHENBAO_TRY(num("chunk_bytes", c.chunk_bytes, static_cast<std::int64_t>(kMinChunkBytes), static_cast<std::int64_t>(kMaxChunkBytes)));
+    SHENBAO_TRY(num("upload_lanes", c.upload_lanes, 1, 4));
     SHENBAO_TRY(num("bandwidth_bytes_per_s", c.bandwidth_bytes_per_s, 0, 1ll << 40));
     SHENBAO_TRY(num("connect_timeout_s", c.connect_timeout_s, 1, 600));
     SHENBAO_TRY(num("low_speed_bytes_per_s", c.low_speed_bytes_per_s, 1, 1 << 30));
@@ -156,14 +158,15 @@ std::string sync_config_template() {
         {"batch_max_bytes", 4 << 20},
         {"batch_max_plaintext_bytes", 8 << 20},
         {"zstd_level", 9},
-        {"chunk_bytes", 256 * 1024},
+        {"chunk_bytes", 32 * 1024},
+        {"upload_lanes", 3},
         {"bandwidth_bytes_per_s", 0},
         {"connect_timeout_s", 20},
         {"low_speed_bytes_per_s", 50},
         {"low_speed_time_s", 60},
-        {"retry_base_ms", 1000},
+        {"retry_base_ms", 250},
         {"retry_max_ms", 60000},
-        {"max_attempts", 8},
+        {"max_attempts", 10},
         {"window", "01:00-05:00"},
         {"poll_s", 300},
         {"window_check_s", 60},

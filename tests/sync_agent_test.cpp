@@ -36,15 +36,28 @@ TEST_CASE("sync.config: defaults fill everything the file leaves out") {
     CHECK(c->batch_max_records == 500);
     CHECK(c->batch_max_plaintext_bytes == 8u << 20);
     CHECK(c->zstd_level == 9);
-    CHECK(c->chunk_bytes == 256 * 1024);
+    CHECK(c->chunk_bytes == 32 * 1024);
     CHECK(c->window == "01:00-05:00");
     CHECK(c->retention_days == 30);
     CHECK(c->bandwidth_bytes_per_s == 0);
     CHECK(c->retry.max_delay_ms == 60000);
     CHECK_FALSE(c->allow_plain_http);
+    CHECK(c->upload_lanes == 3);
     HttpOptions h = c->http_options();
     CHECK(h.connect_timeout_s == 20);
     CHECK(h.low_speed_time_s == 60);
+    CHECK(h.max_send_bytes_per_s == 0);
+    // A bandwidth cap is the office line's share for all lanes together.
+    json capped = minimal();
+    capped["bandwidth_bytes_per_s"] = 100000;
+    capped["upload_lanes"] = 2;
+    auto cc = parse_sync_config(capped.dump(), "sync.json");
+    REQUIRE(cc.ok());
+    CHECK(cc->http_options().max_send_bytes_per_s == 50000);
+    capped["upload_lanes"] = 3;
+    CHECK(parse_sync_config(capped.dump(), "sync.json")->http_options().max_send_bytes_per_s == 33333);
+    capped["upload_lanes"] = 1;
+    CHECK(parse_sync_config(capped.dump(), "sync.json")->http_options().max_send_bytes_per_s == 100000);
     // The template parses once its placeholders are filled in.
     json t = json::parse(sync_config_template());
     json m = minimal();
@@ -81,6 +94,9 @@ TEST_CASE("sync.config: every bad setting is refused with its name and what to w
     j = minimal();
     j["chunk_bytes"] = "big";
     refused(j, "whole number");
+    j = minimal();
+    j["upload_lanes"] = 5;
+    refused(j, "upload_lanes");
     j = minimal();
     j["bandwith_bytes_per_s"] = 1000;  // a typo must not silently mean "no cap"
     refused(j, "bandwith_bytes_per_s");

@@ -351,22 +351,23 @@ TEST_CASE("sync.e2e: bodies cut midway, a silent link and truncated answers only
         const char* what;
         test::TcpProxy::Fault fault;
         int connections;
+        int records;  // the agent's two lanes share them out: enough that each connection gets far
     };
     const Phase phases[] = {
-        {"request bodies cut midway", {30'000, -1, 0}, 3},
-        {"a link that goes silent", {20'000, -1, 4000}, 1},
-        {"answers truncated (TLS handshakes, tus answers, receipts)", {-1, 2500, 0}, 4},
-        {"answers truncated later in the connection", {-1, 4500, 0}, 4},
+        {"request bodies cut midway", {30'000, -1, 0}, 3, 20},
+        {"a link that goes silent", {20'000, -1, 4000}, 1, 20},
+        {"answers truncated (TLS handshakes, tus answers, receipts)", {-1, 2500, 0}, 4, 20},
+        {"answers truncated later in the connection", {-1, 4500, 0}, 4, 40},
     };
     std::size_t total = 0;
     std::uint64_t seed = 11000;
     for (const Phase& ph : phases) {
         {
             auto s = e.store();
-            add_applications(*s, 20, seed);
+            add_applications(*s, ph.records, seed);
         }
         seed += 100;
-        total += 20;
+        total += static_cast<std::size_t>(ph.records);
         int cuts_before = proxy.cuts_done();
         proxy.fault(ph.fault, ph.connections);
         int rc = -1;
