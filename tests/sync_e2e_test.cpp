@@ -306,6 +306,24 @@ TEST_CASE("sync.e2e: 100 SIGKILLs of the agent at random moments during a 1,000-
     CHECK(e.outbox_files() == 0);
 }
 
+TEST_CASE("sync.e2e: the upload lanes send batches side by side, one connection each, every record once") {
+    for (int lanes : {1, 3}) {
+        CAPTURE(lanes);
+        E2E e;
+        e.open_intake();
+        test::TcpProxy proxy(e.intake.port);
+        // A cap stretches each ~70 KB batch over about a second, so the lanes overlap.
+        e.configure(proxy.port(), {{"batch_max_records", 10}, {"upload_lanes", lanes}, {"bandwidth_bytes_per_s", 150'000}});
+        add_applications(*e.store(), 60, 9100);
+        auto r = e.sync();
+        INFO(r.output);
+        CHECK(r.exit_code == 0);
+        e.check_all_arrived(60);
+        MESSAGE(lanes << " lane(s): at most " << proxy.max_open() << " connections open at once, " << proxy.connections() << " in all");
+        CHECK(proxy.max_open() == lanes);  // each lane keeps its own connection; never more than the lanes
+    }
+}
+
 TEST_CASE("sync.e2e: the intake killed and restarted during uploads loses and duplicates nothing") {
     E2E e;
     e.open_intake();

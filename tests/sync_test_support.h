@@ -216,6 +216,8 @@ public:
     void cut_after(long long client_bytes, int connections) { fault(Fault{client_bytes, -1, 0}, connections); }
     int cuts_done() const { return cuts_done_; }
     int connections() const { return connections_; }
+    // The most connections that were open through the proxy at one time.
+    int max_open() const { return max_open_; }
     long long client_bytes() const { return client_bytes_; }
 
 private:
@@ -240,6 +242,9 @@ private:
         if (up < 0) {
             ::close(client);
             return;
+        }
+        int open = ++open_;
+        for (int seen = max_open_.load(); open > seen && !max_open_.compare_exchange_weak(seen, open);) {
         }
         long long from_client = 0, from_server = 0;
         char buf[16384];
@@ -273,6 +278,7 @@ private:
             for (int waited = 0; waited < f.stall_ms && !stop_; waited += 50)
                 std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
+        --open_;
         ::close(up);
         ::close(client);
     }
@@ -283,7 +289,7 @@ private:
     std::atomic<bool> stop_{false};
     Fault fault_;
     int faults_left_ = 0;
-    std::atomic<int> cuts_done_{0}, connections_{0};
+    std::atomic<int> cuts_done_{0}, connections_{0}, open_{0}, max_open_{0};
     std::atomic<long long> client_bytes_{0};
     std::mutex mu_;
     std::vector<std::thread> pipes_;
