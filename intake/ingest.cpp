@@ -36,7 +36,7 @@ std::string reason_of(const std::vector<Issue>& issues) {
 // Bounded, so decoding waits when validation falls behind.
 class RecordPipe {
 public:
-    void push(Record&& r) {
+    void push(DecodedRecord&& r) {
         std::unique_lock lock(mu_);
         room_.wait(lock, [&] { return queue_.size() < kDepth; });
         queue_.push_back(std::move(r));
@@ -48,11 +48,11 @@ public:
         ready_.notify_all();
     }
     // The next record; nullopt once closed and empty.
-    std::optional<Record> pop() {
+    std::optional<DecodedRecord> pop() {
         std::unique_lock lock(mu_);
         ready_.wait(lock, [&] { return !queue_.empty() || closed_; });
         if (queue_.empty()) return std::nullopt;
-        Record r = std::move(queue_.front());
+        DecodedRecord r = std::move(queue_.front());
         queue_.pop_front();
         room_.notify_one();
         return r;
@@ -62,7 +62,7 @@ private:
     static constexpr std::size_t kDepth = 32;
     std::mutex mu_;
     std::condition_variable ready_, room_;
-    std::deque<Record> queue_;
+    std::deque<DecodedRecord> queue_;
     bool closed_ = false;
 };
 
@@ -151,18 +151,14 @@ std::variant<Committed, Refusal> Ingest::commit(const std::string& upload_id) {
     // validated and turned into its stored form as soon as it is decoded, so the
     // parsed JSON of one record at a time is alive, not the whole batch's.
     std::vector<IncomingRecord> incoming;
-    std::string unstorable;
     RecordPipe pipe;
     std::thread validator([&] {
-        while (auto r = pipe.pop()) {
-            // The district's decision rides along as the decoder checked it.
-            IncomingRecord in{r->meta.id, r->meta.form_id, r->meta.form_version, r->meta.content_hash, r->meta.submitted_ms, "", "", r->review};
-            try {
-                in.data = r->data.dump();  // canonical: sorted keys, no spaces — the bytes content_hash covers
-            } catch (const std::exception& e) {
-                if (unstorable.empty()) unstorable = "record " + r->meta.id + " cannot be stored: " + e.what();
-                continue;
-            }
+        while (auto d = pipe.pop()) {
+            const Record* r = &d->record;
+            // The district's decision rides along as the decoder checked it; the data is stored as the
+            // decoder's canonical text, the bytes content_hash covers.
+            IncomingRecord in{r->meta.id, r->meta.form_id, r->meta.form_version, r->meta.content_hash, r->meta.submitted_ms,
+                              std::move(d->canonical_data), "", r->review};
             try {
                 auto form = forms.get(r->meta.form_id, r->meta.form_version);
                 if (form.index() == 1) {
@@ -186,10 +182,9 @@ std::variant<Committed, Refusal> Ingest::commit(const std::string& upload_id) {
         }
         ~Finish() { (*this)(); }
     } finish{pipe, validator};
-    auto decoded = decode_batch_each(bytes, enrolled, commission, dictionaries, limits, [&](Record&& r) { pipe.push(std::move(r)); });
+    auto decoded = decode_batch_each(bytes, enrolled, commission, dictionaries, limits, [&](DecodedRecord&& r) { pipe.push(std::move(r)); });
     finish();
     if (!decoded.ok()) return refuse(decoded.error());
-    if (!unstorable.empty()) return Refusal{422, "bad-record", unstorable};
     const auto t_validated = std::chrono::steady_clock::now();
 
     auto stored = db.commit_batch(upload_id, u.batch_id, kiosk_id, incoming,

@@ -333,11 +333,13 @@ TEST_CASE("batch: round trips of 1, 50 and 1,000 generated records are byte-iden
 
         std::size_t i = 0, mismatched = 0;
         auto got = decode_batch_each(enc.value().bytes, [](const KioskPublicKey& k) { return k == keys().kiosk.public_key; },
-                                     keys().commission, dictionaries_in(dict_dir()), BatchLimits{}, [&](Record&& r) {
+                                     keys().commission, dictionaries_in(dict_dir()), BatchLimits{}, [&](DecodedRecord&& d) {
+                                         const Record& r = d.record;
                                          const Record& want = records.at(i++);
                                          if (r.meta.id != want.meta.id || r.meta.content_hash != want.meta.content_hash ||
                                              r.meta.submitted_ms != want.meta.submitted_ms ||
-                                             frame_record(r).value() != frame_record(want).value())
+                                             frame_record(r).value() != frame_record(want).value() ||
+                                             d.canonical_data != want.data.dump())
                                              ++mismatched;
                                      });
         REQUIRE(got.ok());
@@ -619,18 +621,27 @@ TEST_CASE("batch: hand-made record frames: equivalent JSON is accepted, hidden o
         for (int i = 0; i < 4; ++i) f.push_back(static_cast<char>((text.size() >> (8 * i)) & 0xff));
         return f + text;
     };
-    auto decode_text = [&](const std::string& plain, std::uint32_t records = 1) {
+    auto seal_text = [&](const std::string& plain, std::uint32_t records = 1) {
         BatchHeader hd = honest_header(std::vector<Record>{r}, plain);
         hd.record_count = records;
         hd.forms.front().records = records;
-        return decode(seal_batch(hd, compress(plain), keys().kiosk, keys().commission.public_key));
+        return seal_batch(hd, compress(plain), keys().kiosk, keys().commission.public_key);
     };
+    auto decode_text = [&](const std::string& plain, std::uint32_t records = 1) { return decode(seal_text(plain, records)); };
     // Keys in another order, indented data: not what frame_record writes, but the same record.
-    auto reordered = decode_text(framed("{\"id\":" + id + ", \"form_version\":1, \"form_id\":\"alliance-2022\", \"submitted_ms\":" +
-                                        std::to_string(*r.meta.submitted_ms) + ", \"content_hash\":\"" + h +
-                                        "\", \"data\":" + r.data.dump(2) + "}"));
+    const std::string reordered_frame =
+        framed("{\"id\":" + id + ", \"form_version\":1, \"form_id\":\"alliance-2022\", \"submitted_ms\":" +
+               std::to_string(*r.meta.submitted_ms) + ", \"content_hash\":\"" + h + "\", \"data\":" + r.data.dump(2) + "}");
+    auto reordered = decode_text(reordered_frame);
     REQUIRE_MESSAGE(reordered.ok(), reordered.error().message);
     CHECK(reordered.value().records.at(0).data == r.data);
+    // Its canonical text is the data re-serialised, not the frame's indented bytes: what the intake stores.
+    std::vector<std::string> canonical;
+    auto each = decode_batch_each(seal_text(reordered_frame), [](const KioskPublicKey& k) { return k == keys().kiosk.public_key; },
+                                  keys().commission, dictionaries_in(dict_dir()), BatchLimits{},
+                                  [&](DecodedRecord&& x) { canonical.push_back(std::move(x.canonical_data)); });
+    REQUIRE(each.ok());
+    CHECK(canonical == std::vector<std::string>{d});
 
     const std::string prefix = "{\"content_hash\":\"" + h + "\",\"data\":" + d;
     const std::string suffix = ",\"form_version\":1,\"id\":" + id + ",\"submitted_ms\":" + std::to_string(*r.meta.submitted_ms) + "}";

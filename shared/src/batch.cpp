@@ -528,13 +528,19 @@ bool depth_within(std::string_view text, int max) {
     return true;
 }
 
+std::string sha256_hex_of(std::string_view s) {
+    std::array<std::uint8_t, 32> digest{};
+    crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(s.data()), s.size());
+    return to_hex(digest.data(), digest.size());
+}
+
 // The fast content-hash check. A frame written by frame_record is the canonical
 // prefix, data.dump() and the canonical suffix; when `text` is exactly that
 // around some middle whose SHA-256 is the content hash, the middle is the
 // kiosk's data.dump() byte for byte, and so the parsed data is the kiosk's data.
-// (Requiring the whole suffix rules out a repeated "data" key.) Anything else
-// falls back to hashing the re-serialised data with content_hash_of.
-bool canonical_data_matches(std::string_view text, const Record& r) {
+// (Requiring the whole suffix rules out a repeated "data" key.) Returns that
+// middle, or nullopt: then the caller re-serialises the data and hashes that.
+std::optional<std::string_view> canonical_data_of(std::string_view text, const Record& r) {
     const RecordMeta& m = r.meta;
     const std::string prefix = "{\"content_hash\":\"" + m.content_hash + "\",\"data\":";
     std::string suffix;
@@ -543,13 +549,12 @@ bool canonical_data_matches(std::string_view text, const Record& r) {
                  ",\"id\":" + json(m.id).dump() + review_member(r.review) + ",\"submitted_ms\":" +
                  (m.submitted_ms ? std::to_string(*m.submitted_ms) : std::string("null")) + "}";
     } catch (const json::exception&) {
-        return false;
+        return std::nullopt;
     }
-    if (text.size() <= prefix.size() + suffix.size() || !text.starts_with(prefix) || !text.ends_with(suffix)) return false;
+    if (text.size() <= prefix.size() + suffix.size() || !text.starts_with(prefix) || !text.ends_with(suffix)) return std::nullopt;
     std::string_view middle = text.substr(prefix.size(), text.size() - prefix.size() - suffix.size());
-    std::array<std::uint8_t, 32> digest{};
-    crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(middle.data()), middle.size());
-    return to_hex(digest.data(), digest.size()) == m.content_hash;
+    if (sha256_hex_of(middle) != m.content_hash) return std::nullopt;
+    return middle;
 }
 
 // A frame's "review" object: exactly at_ms, decision, reason, reviewer; a final
@@ -574,7 +579,7 @@ Result<RecordReview> parse_review(const json& j) {
 // Cuts the plaintext into record frames as it arrives and checks each record.
 class FrameParser {
 public:
-    FrameParser(const BatchHeader& h, const BatchLimits& limits, const std::function<void(Record&&)>& on_record)
+    FrameParser(const BatchHeader& h, const BatchLimits& limits, const std::function<void(DecodedRecord&&)>& on_record)
         : h_(h), limits_(limits), on_record_(on_record) {
         for (const BatchFormCount& f : h.forms) seen_[{f.form_id, f.form_version}] = 0;
     }
@@ -665,17 +670,29 @@ private:
         }
         r.meta.status = RecordStatus::Submitted;
         r.data = std::move(j["data"]);
-        if (!canonical_data_matches(text, r) && content_hash_of(r.data) != r.meta.content_hash)
-            return bad("(" + r.meta.id + ") does not match its content hash: it was altered after the kiosk froze it");
+        DecodedRecord d;
+        if (auto middle = canonical_data_of(text, r)) {
+            d.canonical_data.assign(*middle);
+        } else {
+            // Equivalent JSON written another way (key order, spaces): the hash covers what the data dumps to.
+            try {
+                d.canonical_data = r.data.dump();
+            } catch (const json::exception& e) {
+                return bad("(" + r.meta.id + ") cannot be serialised canonically (" + e.what() + ")");
+            }
+            if (sha256_hex_of(d.canonical_data) != r.meta.content_hash)
+                return bad("(" + r.meta.id + ") does not match its content hash: it was altered after the kiosk froze it");
+        }
+        d.record = std::move(r);
         ++seen->second;
         ++count_;
-        on_record_(std::move(r));
+        on_record_(std::move(d));
         return std::nullopt;
     }
 
     const BatchHeader& h_;
     const BatchLimits& limits_;
-    const std::function<void(Record&&)>& on_record_;
+    const std::function<void(DecodedRecord&&)>& on_record_;
     std::string buf_;
     std::uint32_t count_ = 0;
     std::unordered_set<std::string> ids_;
@@ -685,7 +702,7 @@ private:
 BatchResult<BatchHeader> decode_impl(std::span<const std::uint8_t> bytes, const KioskEnrolled& enrolled,
                                      const std::string& unknown_kiosk_hint, const CommissionKeyPair& commission,
                                      const DictionaryLookup& dictionaries, const BatchLimits& limits,
-                                     const std::function<void(Record&&)>& on_record) {
+                                     const std::function<void(DecodedRecord&&)>& on_record) {
     ensure_sodium();
     auto peeked = peek_header(bytes, limits);
     if (!peeked.ok()) return peeked.error();
@@ -892,7 +909,7 @@ BatchResult<BatchHeader> peek_header(std::span<const std::uint8_t> b, const Batc
 
 BatchResult<BatchHeader> decode_batch_each(std::span<const std::uint8_t> bytes, const KioskEnrolled& enrolled,
                                            const CommissionKeyPair& commission, const DictionaryLookup& dictionaries,
-                                           const BatchLimits& limits, const std::function<void(Record&&)>& on_record) {
+                                           const BatchLimits& limits, const std::function<void(DecodedRecord&&)>& on_record) {
     return decode_impl(bytes, enrolled,
                        "this kiosk's key is not enrolled here; enrol it (with its district) if the kiosk is ours",
                        commission, dictionaries, limits, on_record);
@@ -903,7 +920,7 @@ BatchResult<DecodedBatch> decode_batch(std::span<const std::uint8_t> bytes, cons
                                        const BatchLimits& limits) {
     DecodedBatch d;
     auto h = decode_batch_each(bytes, enrolled, commission, dictionaries, limits,
-                               [&](Record&& r) { d.records.push_back(std::move(r)); });
+                               [&](DecodedRecord&& r) { d.records.push_back(std::move(r.record)); });
     if (!h.ok()) return h.error();
     d.header = std::move(h.value());
     return d;
@@ -916,7 +933,7 @@ BatchResult<DecodedBatch> decode_batch(std::span<const std::uint8_t> bytes, cons
     auto h = decode_impl(
         bytes, [&](const KioskPublicKey& k) { return k == signer; },
         "signed by that kiosk, not by the expected kiosk " + signer.hex(), commission, dictionaries, limits,
-        [&](Record&& r) { d.records.push_back(std::move(r)); });
+        [&](DecodedRecord&& r) { d.records.push_back(std::move(r.record)); });
     if (!h.ok()) return h.error();
     d.header = std::move(h.value());
     return d;
