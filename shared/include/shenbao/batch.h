@@ -289,7 +289,9 @@ struct DecodedRecord {
 BatchResult<BatchHeader> peek_header(std::span<const std::uint8_t> bytes, const BatchLimits& limits = {});
 
 // Verifies, decrypts and inflates a whole batch (every check above). Memory is
-// bounded by the limits: the records themselves, one record's frame, one chunk.
+// bounded by the limits: the records themselves, one record's frame, one chunk,
+// and up to 2 MiB of plaintext queued for the helper thread that hashes it while
+// this one parses (started and joined inside each call).
 BatchResult<DecodedBatch> decode_batch(std::span<const std::uint8_t> bytes, const KioskEnrolled& enrolled,
                                        const CommissionKeyPair& commission, const DictionaryLookup& dictionaries,
                                        const BatchLimits& limits = {});
