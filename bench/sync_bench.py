@@ -22,10 +22,14 @@ Parts:
           Link use = bytes sent up / (rate x wall time). Goodput = payload delivered
           once (a: the gzip bodies of the records; b: the sealed batch files) / (rate x
           wall time).
-  ingest  shenbao-intake's ingest rate on loopback, no shaping: records / time the
-          intake spent committing batches (from its log), for 1,000 generated
-          applications; baseline: the same records' JSON inserted into a plain SQLite
-          table by Python's sqlite3 in one transaction (the floor of any store).
+  ingest  shenbao-intake's ingest rate on loopback, no shaping: records (and MB of
+          JSON) / time the intake spent committing batches (from its log), sent by
+          shenbao-sync, at two sizes: 1,000 generated applications (~100 KB of JSON
+          each) and 5,000 with their free texts cut to 200 characters (~28 KB);
+          baseline for each: the same records' JSON inserted into a plain SQLite
+          table by Python's sqlite3 in one transaction, WAL + synchronous=FULL like
+          the intake (the floor of any store). The 5,000 records/s target is judged
+          per size; at full size even the floor is below it.
   memory  shenbao-sync's peak resident memory (ru_maxrss) syncing a 100,000-record
           backlog to a real intake on loopback; baseline: the same agent syncing a
           1,000-record backlog (full batches already). The backlog's applications are short (generated, then
@@ -388,38 +392,61 @@ def part_link(tools, root, args):
                                                                             os.path.join(root, "sync.log")))
 
 
-def part_ingest(tools, root, args):
-    certs = make_ca(os.path.join(root, "ca"))
-    kiosk, kiosk_id = make_kiosk(tools, root, args.ingest_records)
-    intake = Intake(tools, root, certs)
+def ingest_one(tools, root, certs, n, short):
+    """One size: the intake's commit time for `n` applications sent by shenbao-sync, and
+    the plain-SQLite floor for the same records' JSON, measured here and now."""
+    d = os.path.join(root, "short" if short else "full")
+    os.makedirs(d)
+    kiosk, kiosk_id = make_kiosk(tools, d, n, short=short)
+    # Exported before the sync: the agent may purge what the intake has confirmed.
+    export = os.path.join(d, "records.json")
+    run([tools.store, "--data-dir", kiosk, "export", "--status", "submitted", "--out", export])
+    with open(export) as f:
+        recs = [(r["id"], json.dumps(r["data"], ensure_ascii=False, separators=(",", ":"), sort_keys=True))
+                for r in json.load(f)]
+    if len(recs) != n:
+        die("the kiosk exported %d submitted records, expected %d" % (len(recs), n))
+    intake = Intake(tools, d, certs)
     intake.enrol(kiosk_id)
-    cfg = os.path.join(root, "sync.json")
+    cfg = os.path.join(d, "sync.json")
     sync_config(cfg, kiosk, intake.port, certs[0], intake.keys)
     run([tools.sync, "--config", cfg, "run-once"])
     intake.proc.stop()
-    ms, n = intake.commit_ms()
-    if n != args.ingest_records:
-        die("the intake logged %d records, expected %d" % (n, args.ingest_records))
-    # Baseline: the same records' JSON into plain SQLite, one transaction.
-    export = os.path.join(root, "records.json")
-    run([tools.store, "--data-dir", kiosk, "export", "--out", export])
-    with open(export) as f:
-        recs = [(r["id"], json.dumps(r["data"], ensure_ascii=False, separators=(",", ":"))) for r in json.load(f)]
-    db = sqlite3.connect(os.path.join(root, "plain.db"))
+    ms, got = intake.commit_ms()
+    if got != n:
+        die("the intake logged %d records, expected %d (see %s)" % (got, n, intake.log_path))
+    # The floor: the same JSON into a plain SQLite table, one transaction, as durable as the intake's.
+    db = sqlite3.connect(os.path.join(d, "plain.db"))
     db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
     db.execute("CREATE TABLE r(id TEXT PRIMARY KEY, data TEXT)")
     t0 = time.monotonic()
     with db:
         db.executemany("INSERT INTO r VALUES(?,?)", recs)
     floor_s = time.monotonic() - t0
-    avg = sum(len(d.encode()) for _, d in recs) / len(recs)
-    rate = n / (ms / 1000)
-    print("\n== intake ingest on loopback: %d applications (~%.0f KB of JSON each) ==" % (n, avg / 1000))
-    print("shenbao-intake commit (verify, decrypt, inflate, validate, store): %.0f records/s (%.0f ms)" % (rate, ms))
-    print("baseline, plain SQLite insert of the same JSON (Python):           %.0f records/s (%.0f ms)" % (
-        n / floor_s, floor_s * 1000))
-    print("ratio baseline / intake: %.1fx; target >= 5000 records/s: %s" % ((n / floor_s) / rate,
-                                                                         "met" if rate >= 5000 else "MISSED"))
+    db.close()
+    return {"n": n, "s": ms / 1000, "floor_s": floor_s, "mb": sum(len(t.encode()) for _, t in recs) / 1e6}
+
+
+def part_ingest(tools, root, args):
+    certs = make_ca(os.path.join(root, "ca"))
+    full = ingest_one(tools, root, certs, args.ingest_records, short=False)
+    short = ingest_one(tools, root, certs, args.ingest_short_records, short=True)
+    print("\n== intake ingest on loopback, no shaping: shenbao-intake commit (verify, decrypt, inflate, validate, store) "
+          "vs a plain SQLite insert of the same JSON (Python, one transaction, WAL + synchronous=FULL) ==")
+    print("%-40s %18s %18s" % ("", "full-size", "short texts"))
+    row = lambda label, fmt, f: print("%-40s %18s %18s" % (label, fmt % f(full), fmt % f(short)))
+    row("applications", "%d", lambda r: r["n"])
+    row("JSON per application, KB", "%.1f", lambda r: r["mb"] * 1000 / r["n"])
+    row("shenbao-intake, records/s", "%.0f", lambda r: r["n"] / r["s"])
+    row("shenbao-intake, MB/s of JSON", "%.1f", lambda r: r["mb"] / r["s"])
+    row("  (commit time, ms)", "%.0f", lambda r: r["s"] * 1000)
+    row("baseline: plain SQLite, records/s", "%.0f", lambda r: r["n"] / r["floor_s"])
+    row("baseline: plain SQLite, MB/s of JSON", "%.1f", lambda r: r["mb"] / r["floor_s"])
+    row("ratio baseline / intake", "%.2fx", lambda r: r["s"] / r["floor_s"])
+    verdict = lambda r: ("met" if r["n"] / r["s"] >= 5000 else
+                         "MISSED" + (" (floor too)" if r["n"] / r["floor_s"] < 5000 else ""))
+    row("target >= 5000 records/s", "%s", verdict)
 
 
 def agent_peak_kb(tools, root, name, n, certs):
@@ -466,6 +493,7 @@ def main():
     ap.add_argument("--cut-mean-s", type=float, default=60)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--ingest-records", type=int, default=1000)
+    ap.add_argument("--ingest-short-records", type=int, default=5000)
     ap.add_argument("--backlog", type=int, default=100000)
     ap.add_argument("--memory-baseline", type=int, default=1000,
                     help="the baseline backlog: enough for full batches, so the comparison shows whether memory grows "
@@ -480,6 +508,7 @@ def main():
     if args.quick:
         args.records, args.rate_kbit, args.rtt_ms, args.cut_mean_s = 12, 4000, 20, 3
         args.ingest_records, args.backlog, args.memory_baseline = 20, 300, 100
+        args.ingest_short_records = 20
     tools = Tools(args.build)
     root = tempfile.mkdtemp(prefix="sync_bench.")
     try:

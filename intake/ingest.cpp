@@ -36,7 +36,7 @@ std::string reason_of(const std::vector<Issue>& issues) {
 // Bounded, so decoding waits when validation falls behind.
 class RecordPipe {
 public:
-    void push(Record&& r) {
+    void push(DecodedRecord&& r) {
         std::unique_lock lock(mu_);
         room_.wait(lock, [&] { return queue_.size() < kDepth; });
         queue_.push_back(std::move(r));
@@ -48,11 +48,11 @@ public:
         ready_.notify_all();
     }
     // The next record; nullopt once closed and empty.
-    std::optional<Record> pop() {
+    std::optional<DecodedRecord> pop() {
         std::unique_lock lock(mu_);
         ready_.wait(lock, [&] { return !queue_.empty() || closed_; });
         if (queue_.empty()) return std::nullopt;
-        Record r = std::move(queue_.front());
+        DecodedRecord r = std::move(queue_.front());
         queue_.pop_front();
         room_.notify_one();
         return r;
@@ -62,7 +62,7 @@ private:
     static constexpr std::size_t kDepth = 32;
     std::mutex mu_;
     std::condition_variable ready_, room_;
-    std::deque<Record> queue_;
+    std::deque<DecodedRecord> queue_;
     bool closed_ = false;
 };
 
@@ -147,22 +147,28 @@ std::variant<Committed, Refusal> Ingest::commit(const std::string& upload_id) {
     else if (owner.value() && *owner.value() != kiosk_id)
         return Refusal{409, "batch-id-conflict", "batch id " + u.batch_id + " was already committed by another kiosk; batch ids are never reused"};
 
-    // Decoding (this thread) and validation (a second one) overlap: each record is
-    // validated and turned into its stored form as soon as it is decoded, so the
-    // parsed JSON of one record at a time is alive, not the whole batch's.
-    std::vector<IncomingRecord> incoming;
-    std::string unstorable;
+    // The batch's transaction opens first; decoding (this thread) and validation +
+    // storing (a second one) overlap: each record is validated and inserted as soon
+    // as it is decoded, so the parsed JSON of a few records is alive, not the whole
+    // batch's, and little is left to do once the last record is decoded. The batch
+    // is only good when decoding ends well (its counts and plaintext hash come
+    // last): any refusal before finish() rolls the whole transaction back.
+    auto begun = db.begin_batch(upload_id, u.batch_id, kiosk_id);
+    if (!begun.ok()) {
+        if (begun.error().code == ErrorCode::InvalidArgument) return Refusal{409, "batch-id-conflict", begun.error().message};
+        return db_refusal(begun.error());
+    }
+    BatchWriter& writer = *begun.value();
+    std::optional<Error> store_error;  // the first, set by the validator only
     RecordPipe pipe;
     std::thread validator([&] {
-        while (auto r = pipe.pop()) {
-            // The district's decision rides along as the decoder checked it.
-            IncomingRecord in{r->meta.id, r->meta.form_id, r->meta.form_version, r->meta.content_hash, r->meta.submitted_ms, "", "", r->review};
-            try {
-                in.data = r->data.dump();  // canonical: sorted keys, no spaces — the bytes content_hash covers
-            } catch (const std::exception& e) {
-                if (unstorable.empty()) unstorable = "record " + r->meta.id + " cannot be stored: " + e.what();
-                continue;
-            }
+        while (auto d = pipe.pop()) {
+            if (writer.replay() || store_error) continue;  // decoding still has to finish: drain the pipe
+            const Record* r = &d->record;
+            // The district's decision rides along as the decoder checked it; the data is stored as the
+            // decoder's canonical text, the bytes content_hash covers.
+            IncomingRecord in{r->meta.id, r->meta.form_id, r->meta.form_version, r->meta.content_hash, r->meta.submitted_ms,
+                              std::move(d->canonical_data), "", r->review};
             try {
                 auto form = forms.get(r->meta.form_id, r->meta.form_version);
                 if (form.index() == 1) {
@@ -174,7 +180,7 @@ std::variant<Committed, Refusal> Ingest::commit(const std::string& upload_id) {
             } catch (const std::exception& e) {
                 in.invalid = std::string("the record could not be validated: ") + e.what();
             }
-            incoming.push_back(std::move(in));
+            if (Status st = writer.add(in); !st.ok()) store_error = st.error();
         }
     });
     struct Finish {  // the validator ends and is joined on every way out, exceptions included
@@ -186,18 +192,14 @@ std::variant<Committed, Refusal> Ingest::commit(const std::string& upload_id) {
         }
         ~Finish() { (*this)(); }
     } finish{pipe, validator};
-    auto decoded = decode_batch_each(bytes, enrolled, commission, dictionaries, limits, [&](Record&& r) { pipe.push(std::move(r)); });
+    auto decoded = decode_batch_each(bytes, enrolled, commission, dictionaries, limits, [&](DecodedRecord&& r) { pipe.push(std::move(r)); });
     finish();
     if (!decoded.ok()) return refuse(decoded.error());
-    if (!unstorable.empty()) return Refusal{422, "bad-record", unstorable};
-    const auto t_validated = std::chrono::steady_clock::now();
+    if (store_error) return db_refusal(*store_error);
+    const auto t_decoded = std::chrono::steady_clock::now();
 
-    auto stored = db.commit_batch(upload_id, u.batch_id, kiosk_id, incoming,
-                                  [this](const Receipt& r) { return sign_receipt(r, receipt_key); });
-    if (!stored.ok()) {
-        if (stored.error().code == ErrorCode::InvalidArgument) return Refusal{409, "batch-id-conflict", stored.error().message};
-        return db_refusal(stored.error());
-    }
+    auto stored = writer.finish([this](const Receipt& r) { return sign_receipt(r, receipt_key); });
+    if (!stored.ok()) return db_refusal(stored.error());
     files.remove(upload_id);
     auto ms_between = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
     const auto finished = std::chrono::steady_clock::now();
@@ -209,10 +211,10 @@ std::variant<Committed, Refusal> Ingest::commit(const std::string& upload_id) {
     else
         std::fprintf(stderr,
                      "shenbao-intake: batch %s from kiosk %.16s…: %zu records: %zu accepted, %zu duplicate, %zu conflict, "
-                     "%zu invalid (%.0f ms: decode + validate %.0f, store %.0f; %llu bytes)\n",
+                     "%zu invalid (%.0f ms: decode + validate + insert %.0f, commit %.0f; %llu bytes)\n",
                      u.batch_id.c_str(), kiosk_id.c_str(), rc.records.size(), rc.count(ReceiptOutcome::Accepted),
                      rc.count(ReceiptOutcome::Duplicate), rc.count(ReceiptOutcome::Conflict), rc.count(ReceiptOutcome::Invalid), ms,
-                     ms_between(started, t_validated), ms_between(t_validated, finished),
+                     ms_between(started, t_decoded), ms_between(t_decoded, finished),
                      static_cast<unsigned long long>(u.length));
     return Committed{std::move(stored->receipt), stored->replay};
 }

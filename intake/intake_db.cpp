@@ -36,7 +36,8 @@
 // |          | reviewer      | TEXT    | the district staff member who decided                    |
 // |          | review_at_ms  | INTEGER | Unix ms of the decision at the kiosk                     |
 //
-// Rules: a batch is stored in one BEGIN IMMEDIATE transaction; a record id
+// Rules: a batch is stored in one BEGIN IMMEDIATE transaction (on a connection of
+// its own, open while the batch is decoded: BatchWriter in intake_db.h); a record id
 // already stored is never overwritten (same hash: duplicate; other hash:
 // conflict, the first copy stays); invalid records are not stored — the receipt
 // lists them with the reason, so a corrected resubmission is accepted later.
@@ -407,92 +408,154 @@ Result<std::optional<std::string>> IntakeDb::batch_owner(const std::string& batc
     return std::optional<std::string>(q.text(0));
 }
 
-Result<CommitOutcome> IntakeDb::commit_batch(const std::string& upload_id, const std::string& batch_id,
-                                             const std::string& kiosk_id, const std::vector<IncomingRecord>& records,
-                                             const std::function<Result<std::string>(const Receipt&)>& sign) {
-    std::lock_guard lock(mu_);
-    sqlite3* db = conn_->handle;
-    const std::int64_t now = now_ms();
-    auto mark_upload = [&]() -> Status {
-        Stmt u(db, "UPDATE uploads SET committed_ms = ? WHERE upload_id = ? AND committed_ms IS NULL");
-        u.bind(1, now).bind(2, upload_id);
-        if (int r = u.step(); r != SQLITE_DONE) return db_error(db, path_, "marking the upload committed", r);
-        return ok_status();
-    };
-    return in_transaction(db, path_, "storing a batch", [&]() -> Result<CommitOutcome> {
-        {
-            Stmt q(db, "SELECT kiosk_id, receipt FROM batches WHERE batch_id = ?");
-            q.bind(1, batch_id);
-            int rc = q.step();
-            if (rc == SQLITE_ROW) {
-                if (q.text(0) != kiosk_id)
-                    return Error{ErrorCode::InvalidArgument, "batch " + batch_id + " was already committed by another kiosk (" +
-                                                                 q.text(0).substr(0, 16) + "…); batch ids are never reused"};
-                CommitOutcome replay{q.text(1), true, {}};
-                SHENBAO_TRY(mark_upload());
-                return replay;
-            }
-            if (rc != SQLITE_DONE) return db_error(db, path_, "reading batches", rc);
+struct BatchWriter::State {
+    IntakeDb::Conn conn;  // this batch's own connection: its transaction spans threads and the whole decode
+    std::string path, upload_id, batch_id, kiosk_id;
+    std::int64_t now = 0;
+    bool in_transaction = false;
+    bool replay = false;
+    std::string stored_receipt;  // on a replay
+    Receipt receipt;
+    std::unique_ptr<Stmt> find, insert;
+};
+
+BatchWriter::BatchWriter(std::unique_ptr<State> state) : s_(std::move(state)) {}
+
+BatchWriter::~BatchWriter() {
+    if (!s_) return;
+    s_->find.reset();  // statements go before the connection closes
+    s_->insert.reset();
+    if (s_->in_transaction) sqlite3_exec(s_->conn.handle, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+bool BatchWriter::replay() const { return s_->replay; }
+
+Result<std::unique_ptr<BatchWriter>> IntakeDb::begin_batch(const std::string& upload_id, const std::string& batch_id,
+                                                          const std::string& kiosk_id) {
+    auto st = std::make_unique<BatchWriter::State>();
+    st->path = path_;
+    st->upload_id = upload_id;
+    st->batch_id = batch_id;
+    st->kiosk_id = kiosk_id;
+    st->now = now_ms();
+    // The schema and WAL mode are the file's (open() saw to them); these two are per connection.
+    int rc = sqlite3_open_v2(path_.c_str(), &st->conn.handle, SQLITE_OPEN_READWRITE, nullptr);
+    sqlite3* db = st->conn.handle;
+    if (rc != SQLITE_OK) return db_error(db, path_, "cannot open the intake database to store a batch", rc);
+    sqlite3_busy_timeout(db, 10000);
+    for (const char* pragma : {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+        rc = sqlite3_exec(db, pragma, nullptr, nullptr, nullptr);
+        if (rc != SQLITE_OK) return db_error(db, path_, std::string("cannot set ") + pragma, rc);
+    }
+    rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) return db_error(db, path_, "storing a batch", rc);
+    st->in_transaction = true;
+    std::unique_ptr<BatchWriter> w(new BatchWriter(std::move(st)));
+    BatchWriter::State& s = *w->s_;
+    {
+        Stmt q(db, "SELECT kiosk_id, receipt FROM batches WHERE batch_id = ?");
+        q.bind(1, batch_id);
+        rc = q.step();
+        if (rc == SQLITE_ROW) {
+            if (q.text(0) != kiosk_id)
+                return Error{ErrorCode::InvalidArgument, "batch " + batch_id + " was already committed by another kiosk (" +
+                                                             q.text(0).substr(0, 16) + "…); batch ids are never reused"};
+            s.replay = true;
+            s.stored_receipt = q.text(1);
+            return w;
         }
-        Receipt receipt;
-        receipt.batch_id = batch_id;
-        receipt.kiosk_id = kiosk_id;
-        receipt.received_ms = now;
-        receipt.records.reserve(records.size());
-        // The batch row goes first: records reference it.
-        {
-            Stmt ins(db, "INSERT INTO batches(batch_id, kiosk_id, committed_ms, receipt) VALUES(?,?,?,'')");
-            ins.bind(1, batch_id).bind(2, kiosk_id).bind(3, now);
-            if (int r = ins.step(); r != SQLITE_DONE) return db_error(db, path_, "storing a batch", r);
+        if (rc != SQLITE_DONE) return db_error(db, path_, "reading batches", rc);
+    }
+    // The batch row goes first: records reference it. Its receipt is written by finish().
+    {
+        Stmt ins(db, "INSERT INTO batches(batch_id, kiosk_id, committed_ms, receipt) VALUES(?,?,?,'')");
+        ins.bind(1, batch_id).bind(2, kiosk_id).bind(3, s.now);
+        if (int r = ins.step(); r != SQLITE_DONE) return db_error(db, path_, "storing a batch", r);
+    }
+    s.receipt.batch_id = batch_id;
+    s.receipt.kiosk_id = kiosk_id;
+    s.receipt.received_ms = s.now;
+    s.find = std::make_unique<Stmt>(db, "SELECT content_hash, batch_id FROM records WHERE id = ?");
+    s.insert = std::make_unique<Stmt>(
+        db, "INSERT INTO records(id, kiosk_id, batch_id, form_id, form_version, content_hash, submitted_ms, data, received_ms, "
+            "review_decision, review_reason, reviewer, review_at_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (int r = s.find->prepare_rc(); r != SQLITE_OK) return db_error(db, path_, "storing a batch", r);
+    if (int r = s.insert->prepare_rc(); r != SQLITE_OK) return db_error(db, path_, "storing a batch", r);
+    return w;
+}
+
+Status BatchWriter::add(const IncomingRecord& rec) {
+    State& s = *s_;
+    if (s.replay) return ok_status();
+    sqlite3* db = s.conn.handle;
+    Stmt& find = *s.find;
+    Stmt& ins = *s.insert;
+    ReceiptRecord out{rec.id, rec.content_hash, ReceiptOutcome::Accepted, ""};
+    find.bind(1, rec.id);
+    int rc = find.step();
+    if (rc == SQLITE_ROW) {
+        std::string had = find.text(0), in_batch = find.text(1);
+        if (had == rec.content_hash) {
+            out.outcome = ReceiptOutcome::Duplicate;
+        } else {
+            out.outcome = ReceiptOutcome::Conflict;
+            out.reason = make_receipt_reason(
+                "record " + rec.id + " was received before in batch " + in_batch + " with content hash " +
+                had.substr(0, 12) + "…; this copy differs (" + rec.content_hash.substr(0, 12) +
+                "…), so the first copy is kept. To change an application, submit it as a new one. "
+                "该申报此前已收到且内容不同，保留先前版本；如需修改请重新申报。");
         }
-        Stmt find(db, "SELECT content_hash, batch_id FROM records WHERE id = ?");
-        Stmt ins(db, "INSERT INTO records(id, kiosk_id, batch_id, form_id, form_version, content_hash, submitted_ms, data, received_ms, "
-                     "review_decision, review_reason, reviewer, review_at_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
-        for (const IncomingRecord& rec : records) {
-            ReceiptRecord out{rec.id, rec.content_hash, ReceiptOutcome::Accepted, ""};
-            find.bind(1, rec.id);
-            int rc = find.step();
-            if (rc == SQLITE_ROW) {
-                std::string had = find.text(0), in_batch = find.text(1);
-                if (had == rec.content_hash) {
-                    out.outcome = ReceiptOutcome::Duplicate;
-                } else {
-                    out.outcome = ReceiptOutcome::Conflict;
-                    out.reason = make_receipt_reason(
-                        "record " + rec.id + " was received before in batch " + in_batch + " with content hash " +
-                        had.substr(0, 12) + "…; this copy differs (" + rec.content_hash.substr(0, 12) +
-                        "…), so the first copy is kept. To change an application, submit it as a new one. "
-                        "该申报此前已收到且内容不同，保留先前版本；如需修改请重新申报。");
-                }
-            } else if (rc != SQLITE_DONE) {
-                return db_error(db, path_, "reading records", rc);
-            } else if (!rec.invalid.empty()) {
-                out.outcome = ReceiptOutcome::Invalid;
-                out.reason = make_receipt_reason(rec.invalid);
-            } else {
-                ins.bind(1, rec.id).bind(2, kiosk_id).bind(3, batch_id).bind(4, rec.form_id)
-                    .bind(5, std::int64_t{rec.form_version}).bind(6, rec.content_hash).bind(7, rec.submitted_ms)
-                    .bind(8, rec.data).bind(9, now);
-                if (rec.review) {
-                    ins.bind(10, std::string(review_decision_name(rec.review->decision))).bind(11, rec.review->reason)
-                        .bind(12, rec.review->reviewer).bind(13, rec.review->at_ms);
-                }  // else the four stay NULL (reset cleared the bindings)
-                if (int r = ins.step(); r != SQLITE_DONE) return db_error(db, path_, "storing record " + rec.id, r);
-                ins.reset();
-            }
+    } else if (rc != SQLITE_DONE) {
+        find.reset();
+        return db_error(db, s.path, "reading records", rc);
+    } else if (!rec.invalid.empty()) {
+        out.outcome = ReceiptOutcome::Invalid;
+        out.reason = make_receipt_reason(rec.invalid);
+    } else {
+        ins.bind(1, rec.id).bind(2, s.kiosk_id).bind(3, s.batch_id).bind(4, rec.form_id)
+            .bind(5, std::int64_t{rec.form_version}).bind(6, rec.content_hash).bind(7, rec.submitted_ms)
+            .bind(8, rec.data).bind(9, s.now);
+        if (rec.review) {
+            ins.bind(10, std::string(review_decision_name(rec.review->decision))).bind(11, rec.review->reason)
+                .bind(12, rec.review->reviewer).bind(13, rec.review->at_ms);
+        }  // else the four stay NULL (reset cleared the bindings)
+        int r = ins.step();
+        ins.reset();
+        if (r != SQLITE_DONE) {
             find.reset();
-            receipt.records.push_back(std::move(out));
+            return db_error(db, s.path, "storing record " + rec.id, r);
         }
-        auto signed_bytes = sign(receipt);
+    }
+    find.reset();
+    s.receipt.records.push_back(std::move(out));
+    return ok_status();
+}
+
+Result<CommitOutcome> BatchWriter::finish(const std::function<Result<std::string>(const Receipt&)>& sign) {
+    State& s = *s_;
+    sqlite3* db = s.conn.handle;
+    CommitOutcome outcome;
+    if (s.replay) {
+        outcome = CommitOutcome{s.stored_receipt, true, {}};
+    } else {
+        auto signed_bytes = sign(s.receipt);
         if (!signed_bytes.ok()) return signed_bytes.error();
-        {
-            Stmt u(db, "UPDATE batches SET receipt = ? WHERE batch_id = ?");
-            u.bind(1, signed_bytes.value()).bind(2, batch_id);
-            if (int r = u.step(); r != SQLITE_DONE) return db_error(db, path_, "storing a receipt", r);
-        }
-        SHENBAO_TRY(mark_upload());
-        return CommitOutcome{std::move(signed_bytes.value()), false, std::move(receipt)};
-    });
+        Stmt u(db, "UPDATE batches SET receipt = ? WHERE batch_id = ?");
+        u.bind(1, signed_bytes.value()).bind(2, s.batch_id);
+        if (int r = u.step(); r != SQLITE_DONE) return db_error(db, s.path, "storing a receipt", r);
+        outcome = CommitOutcome{std::move(signed_bytes.value()), false, std::move(s.receipt)};
+    }
+    {
+        Stmt u(db, "UPDATE uploads SET committed_ms = ? WHERE upload_id = ? AND committed_ms IS NULL");
+        u.bind(1, s.now).bind(2, s.upload_id);
+        if (int r = u.step(); r != SQLITE_DONE) return db_error(db, s.path, "marking the upload committed", r);
+    }
+    s.find.reset();  // no statement may be pending at COMMIT
+    s.insert.reset();
+    if (int rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); rc != SQLITE_OK)
+        return db_error(db, s.path, "storing a batch", rc);  // the destructor rolls back
+    s.in_transaction = false;
+    return outcome;
 }
 
 Status IntakeDb::each_record(const std::function<void(const StoredRecord&)>& each) {

@@ -73,6 +73,39 @@ struct CommitOutcome {
 
 enum class EnrolOutcome { Enrolled, AlreadyEnrolled, Moved };
 
+// A batch stored record by record while it is still being decoded, in ONE
+// BEGIN IMMEDIATE transaction on a connection of its own (IntakeDb::begin_batch),
+// idempotently: a batch_id already committed is a replay (nothing stored, the
+// stored receipt returned); a record id already stored with the same content
+// hash is a duplicate, with another hash a conflict (the stored one stays);
+// invalid records are not stored. Nothing is visible to anyone before finish();
+// a writer destroyed unfinished rolls back, so a batch refused late (a bad
+// record, a count or hash mismatch at its end) stores nothing. While it is open
+// the server's other requests still read through IntakeDb's own connection; its
+// writers (tus offsets) wait for the commit, up to the 10 s busy timeout.
+// Not thread-safe: one thread at a time, which may be handed on (e.g. by join).
+class BatchWriter {
+public:
+    ~BatchWriter();
+    BatchWriter(const BatchWriter&) = delete;
+    BatchWriter& operator=(const BatchWriter&) = delete;
+
+    // The batch was committed before: add() stores nothing, finish() returns the stored receipt.
+    bool replay() const;
+    // Judges `record` against what is stored and stores it when accepted; its outcome joins the receipt.
+    // Busy / DiskFull / Io errors: the writer is spent (destroy it; nothing is stored).
+    Status add(const IncomingRecord& record);
+    // Signs the receipt with `sign`, stores it, marks the upload committed and commits. Call once.
+    Result<CommitOutcome> finish(const std::function<Result<std::string>(const Receipt&)>& sign);
+
+    struct State;  // opaque: the connection, the statements, the receipt so far
+
+private:
+    friend class IntakeDb;
+    explicit BatchWriter(std::unique_ptr<State> state);
+    std::unique_ptr<State> s_;
+};
+
 // Thread-safe: one connection behind a mutex (SQLite has one writer anyway).
 class IntakeDb {
 public:
@@ -111,15 +144,11 @@ public:
     // The kiosk that committed `batch_id`; nullopt when none did.
     Result<std::optional<std::string>> batch_owner(const std::string& batch_id);
 
-    // Stores a verified batch in ONE transaction, idempotently: a batch_id
-    // already committed returns its receipt (replay, nothing stored); a record id
-    // already stored with the same content hash is a duplicate, with another
-    // hash a conflict (the stored one stays); invalid records are not stored.
-    // `sign` turns the finished Receipt into its signed bytes. Marks `upload_id`
-    // committed. Busy / DiskFull / Io errors leave everything as it was.
-    Result<CommitOutcome> commit_batch(const std::string& upload_id, const std::string& batch_id,
-                                       const std::string& kiosk_id, const std::vector<IncomingRecord>& records,
-                                       const std::function<Result<std::string>(const Receipt&)>& sign);
+    // Starts storing batch `batch_id` of `kiosk_id`, uploaded as `upload_id` (see
+    // BatchWriter). InvalidArgument when another kiosk committed that batch id;
+    // Busy when the write lock stayed taken past the busy timeout.
+    Result<std::unique_ptr<BatchWriter>> begin_batch(const std::string& upload_id, const std::string& batch_id,
+                                                     const std::string& kiosk_id);
 
     // Every stored record with its district, in (received, id) order, handed to `each`.
     Status each_record(const std::function<void(const StoredRecord&)>& each);

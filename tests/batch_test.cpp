@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -333,11 +335,13 @@ TEST_CASE("batch: round trips of 1, 50 and 1,000 generated records are byte-iden
 
         std::size_t i = 0, mismatched = 0;
         auto got = decode_batch_each(enc.value().bytes, [](const KioskPublicKey& k) { return k == keys().kiosk.public_key; },
-                                     keys().commission, dictionaries_in(dict_dir()), BatchLimits{}, [&](Record&& r) {
+                                     keys().commission, dictionaries_in(dict_dir()), BatchLimits{}, [&](DecodedRecord&& d) {
+                                         const Record& r = d.record;
                                          const Record& want = records.at(i++);
                                          if (r.meta.id != want.meta.id || r.meta.content_hash != want.meta.content_hash ||
                                              r.meta.submitted_ms != want.meta.submitted_ms ||
-                                             frame_record(r).value() != frame_record(want).value())
+                                             frame_record(r).value() != frame_record(want).value() ||
+                                             d.canonical_data != want.data.dump())
                                              ++mismatched;
                                      });
         REQUIRE(got.ok());
@@ -619,18 +623,27 @@ TEST_CASE("batch: hand-made record frames: equivalent JSON is accepted, hidden o
         for (int i = 0; i < 4; ++i) f.push_back(static_cast<char>((text.size() >> (8 * i)) & 0xff));
         return f + text;
     };
-    auto decode_text = [&](const std::string& plain, std::uint32_t records = 1) {
+    auto seal_text = [&](const std::string& plain, std::uint32_t records = 1) {
         BatchHeader hd = honest_header(std::vector<Record>{r}, plain);
         hd.record_count = records;
         hd.forms.front().records = records;
-        return decode(seal_batch(hd, compress(plain), keys().kiosk, keys().commission.public_key));
+        return seal_batch(hd, compress(plain), keys().kiosk, keys().commission.public_key);
     };
+    auto decode_text = [&](const std::string& plain, std::uint32_t records = 1) { return decode(seal_text(plain, records)); };
     // Keys in another order, indented data: not what frame_record writes, but the same record.
-    auto reordered = decode_text(framed("{\"id\":" + id + ", \"form_version\":1, \"form_id\":\"alliance-2022\", \"submitted_ms\":" +
-                                        std::to_string(*r.meta.submitted_ms) + ", \"content_hash\":\"" + h +
-                                        "\", \"data\":" + r.data.dump(2) + "}"));
+    const std::string reordered_frame =
+        framed("{\"id\":" + id + ", \"form_version\":1, \"form_id\":\"alliance-2022\", \"submitted_ms\":" +
+               std::to_string(*r.meta.submitted_ms) + ", \"content_hash\":\"" + h + "\", \"data\":" + r.data.dump(2) + "}");
+    auto reordered = decode_text(reordered_frame);
     REQUIRE_MESSAGE(reordered.ok(), reordered.error().message);
     CHECK(reordered.value().records.at(0).data == r.data);
+    // Its canonical text is the data re-serialised, not the frame's indented bytes: what the intake stores.
+    std::vector<std::string> canonical;
+    auto each = decode_batch_each(seal_text(reordered_frame), [](const KioskPublicKey& k) { return k == keys().kiosk.public_key; },
+                                  keys().commission, dictionaries_in(dict_dir()), BatchLimits{},
+                                  [&](DecodedRecord&& x) { canonical.push_back(std::move(x.canonical_data)); });
+    REQUIRE(each.ok());
+    CHECK(canonical == std::vector<std::string>{d});
 
     const std::string prefix = "{\"content_hash\":\"" + h + "\",\"data\":" + d;
     const std::string suffix = ",\"form_version\":1,\"id\":" + id + ",\"submitted_ms\":" + std::to_string(*r.meta.submitted_ms) + "}";
@@ -647,6 +660,65 @@ TEST_CASE("batch: hand-made record frames: equivalent JSON is accepted, hidden o
     CHECK(kind_of(decode_text(good.substr(0, good.size() - 10))) == "corrupt");  // ends inside a record
     CHECK(kind_of(decode_text(good + good, 2)) == "bad-record");  // the same id twice
     CHECK(decode_text(good).ok());
+}
+
+TEST_CASE("batch: the nesting limit holds at exactly kBatchMaxJsonDepth for canonical frames and for others") {
+    // Canonical frames go through the decoder's fast parser first, others through
+    // nlohmann's alone: both must draw the line at the same depth.
+    auto nested = [](int frame_depth) {
+        Record r = make_record(175'000);
+        json deep = json::array();
+        for (int d = 3; d < frame_depth; ++d) deep = json::array({deep});
+        r.data["deep"] = deep;  // the frame, data and frame_depth - 2 arrays
+        r.meta.content_hash = content_hash_of(r.data);
+        return r;
+    };
+    for (int depth : {kBatchMaxJsonDepth - 1, kBatchMaxJsonDepth, kBatchMaxJsonDepth + 1, kBatchMaxJsonDepth + 2}) {
+        CAPTURE(depth);
+        Record r = nested(depth);
+        std::string canonical = frame_record(r).value();
+        std::string loose = canonical;  // a space after the first colon: not canonical, the same record
+        loose.insert(loose.find(':') + 1, " ");
+        loose[0] = static_cast<char>(loose.size() - 4);
+        loose[1] = static_cast<char>((loose.size() - 4) >> 8);
+        loose[2] = static_cast<char>((loose.size() - 4) >> 16);
+        for (const std::string& plain : {canonical, loose}) {
+            auto got = decode(seal_batch(honest_header(std::vector<Record>{r}, plain), compress(plain), keys().kiosk,
+                                         keys().commission.public_key));
+            if (depth <= kBatchMaxJsonDepth) {
+                REQUIRE_MESSAGE(got.ok(), got.error().message);
+                CHECK(got.value().records.at(0).data == r.data);
+            } else {
+                REQUIRE(!got.ok());
+                CHECK(kind_of(got) == "bad-record");
+                CHECK(got.error().message.find("deeper than") != std::string::npos);
+            }
+        }
+    }
+}
+
+TEST_CASE("batch: the fast parser gives nlohmann's own values: number types, escapes, empty containers, big integers") {
+    Record r = make_record(176'000);
+    r.data["numbers"] = json{{"zero", 0}, {"neg", -5}, {"big", std::numeric_limits<std::uint64_t>::max()},
+                             {"min", std::numeric_limits<std::int64_t>::min()}, {"float", 1.5}, {"exp", 1e20},
+                             {"negzero", -0.0}, {"tiny", 5e-324}};
+    r.data["texts"] = json::array({"", "\"quoted\" \\ back", "tab\tnew\nline\u0001", "中文 ✓ 𝄞"});
+    r.data["empty"] = json{{"o", json::object()}, {"a", json::array()}, {"n", nullptr}, {"t", true}, {"f", false}};
+    r.meta.content_hash = content_hash_of(r.data);
+    auto got = decode(encode(std::vector<Record>{r}));
+    REQUIRE_MESSAGE(got.ok(), got.error().message);
+    const json& d = got.value().records.at(0).data;
+    CHECK(d == r.data);
+    CHECK(d.dump() == r.data.dump());
+    const json& n = d["numbers"];
+    CHECK(n["zero"].is_number_unsigned());  // as json::parse makes them
+    CHECK(n["big"].is_number_unsigned());
+    CHECK(n["neg"].is_number_integer());
+    CHECK(!n["neg"].is_number_unsigned());
+    CHECK(n["min"].get<std::int64_t>() == std::numeric_limits<std::int64_t>::min());
+    CHECK(n["float"].is_number_float());
+    CHECK(std::signbit(n["negzero"].get<double>()));
+    CHECK(json::parse(r.data.dump()) == d);
 }
 
 TEST_CASE("batch: the encoder refuses records it must not send") {

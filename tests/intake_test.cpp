@@ -41,6 +41,31 @@ Record with_data(Record r, const std::function<void(json&)>& change) {
     return r;
 }
 
+std::string framed(const std::string& text) {
+    std::string f;
+    for (int i = 0; i < 4; ++i) f.push_back(static_cast<char>((text.size() >> (8 * i)) & 0xff));
+    return f + text;
+}
+
+// A batch of `c`'s kiosk sealed by hand around `plaintext` (record frames) with a
+// header telling the truth about it, unless `lie` changes the header or
+// `compressed` (the zstd frame) is given instead.
+std::string hand_sealed(const Commission& c, std::size_t records, const std::string& plaintext,
+                        const std::function<void(BatchHeader&)>& lie = {}, std::optional<Bytes> compressed = std::nullopt) {
+    BatchHeader h;
+    h.batch_id = new_ulid();
+    h.created_ms = now_ms();
+    h.record_count = static_cast<std::uint32_t>(records);
+    h.dictionary_id = dict()->id();
+    h.plaintext_size = plaintext.size();
+    crypto_hash_sha256(h.plaintext_sha256.data(), reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size());
+    h.forms = {{form().form_id, form().version, static_cast<std::uint32_t>(records)}};
+    if (lie) lie(h);
+    if (!compressed) compressed = compress_payload(as_bytes(plaintext), dict().get(), 3).value();
+    Bytes sealed = seal_batch(h, *compressed, c.kiosk, c.keys.public_key);
+    return std::string(sealed.begin(), sealed.end());
+}
+
 }  // namespace
 
 TEST_CASE("intake: health and tus discovery answer as wire.h says") {
@@ -398,6 +423,79 @@ TEST_CASE("intake: a flipped byte anywhere, a truncated batch, an unenrolled kio
     // The unaltered batch was good all along.
     Receipt ok = c.verified(c.upload_and_commit(batch), h.batch_id);
     CHECK(ok.count(ReceiptOutcome::Accepted) == records.size());
+}
+
+TEST_CASE("intake: a batch refused after 150 good records were stored in its transaction stores nothing, and then commits whole") {
+    Commission c;
+    // The intake stores records while the batch is still being decoded; these
+    // batches turn out bad only at record 150 or at their very end.
+    std::vector<Record> records = make_records(160, 30'000);
+    std::string plaintext;
+    for (const Record& r : records) plaintext += frame_record(r).value();
+    Record altered = records[150];
+    altered.data["alliance_name"] = "重庆市篡改产业技术创新联盟";  // the content hash stays the kiosk's
+    std::string tampered;
+    for (std::size_t i = 0; i < records.size(); ++i) tampered += frame_record(i == 150 ? altered : records[i]).value();
+    Bytes cut = compress_payload(as_bytes(plaintext), dict().get(), 3).value();
+    cut.resize(cut.size() - 200);  // the zstd frame ends early: the last records never arrive
+
+    struct Late {
+        const char* what;
+        std::string batch;
+        const char* kind;
+    };
+    const Late lates[] = {
+        {"header claims one record more", hand_sealed(c, records.size(), plaintext, [](BatchHeader& h) {
+             ++h.record_count;
+             ++h.forms.front().records;
+         }), "mismatch"},
+        {"record 151 altered after the kiosk froze it", hand_sealed(c, records.size(), tampered), "bad-record"},
+        {"plaintext hash wrong", hand_sealed(c, records.size(), plaintext, [](BatchHeader& h) { h.plaintext_sha256[0] ^= 1; }),
+         "mismatch"},
+        {"compressed stream cut short", hand_sealed(c, records.size(), plaintext, {}, cut), "corrupt"},
+    };
+    for (const Late& late : lates) {
+        CAPTURE(late.what);
+        const BatchHeader h = peek_header(as_bytes(late.batch)).value();
+        Response created = c.tus.create(c.kiosk.public_key.hex(), h.batch_id, late.batch.size());
+        REQUIRE(created.status == 201);
+        const std::string id = Tus::id_of(created);
+        c.tus.send(id, late.batch, 0, 1 << 20);
+        const std::string before = c.dump();
+        Response r = c.tus.commit(id);
+        CHECK(r.status == 422);
+        CHECK_MESSAGE(r.is_json_error(late.kind), r.body);
+        CHECK(c.dump() == before);  // no record, no batch row, the upload still uncommitted
+        CHECK(c.tus.commit(id).is_json_error(late.kind));  // and refused the same way again
+    }
+    CHECK(c.count("records") == 0);
+    CHECK(c.count("batches") == 0);
+
+    // Nothing of the refused batches lingers: the same records are all accepted, not duplicates.
+    const std::string good = hand_sealed(c, records.size(), plaintext);
+    Receipt receipt = c.verified(c.upload_and_commit(good, 1 << 20), batch_id_of(good));
+    CHECK(receipt.count(ReceiptOutcome::Accepted) == records.size());
+    auto stored = stored_data(c);
+    REQUIRE(stored.size() == records.size());
+    CHECK(stored[records[150].meta.id] == records[150].data.dump());
+}
+
+TEST_CASE("intake: a record framed as equivalent JSON (other key order, indented data) is stored with the canonical bytes") {
+    Commission c;
+    std::vector<Record> records = make_records(2, 31'000);
+    const Record& r = records[1];
+    // Not what frame_record writes, so the decoder's canonical-text check fails; the data
+    // re-serialised still has the content hash, and that canonical text is what is stored.
+    const std::string loose = framed("{\"id\":" + json(r.meta.id).dump() + ", \"submitted_ms\":" + std::to_string(*r.meta.submitted_ms) +
+                                     ", \"form_version\":1, \"form_id\":\"alliance-2022\", \"content_hash\":\"" +
+                                     r.meta.content_hash + "\",\n \"data\":" + r.data.dump(2) + "}");
+    const std::string batch = hand_sealed(c, 2, frame_record(records[0]).value() + loose);
+    Receipt receipt = c.verified(c.upload_and_commit(batch), batch_id_of(batch));
+    CHECK(receipt.count(ReceiptOutcome::Accepted) == 2);
+    auto stored = stored_data(c);
+    CHECK(stored[records[0].meta.id] == records[0].data.dump());
+    CHECK(stored[r.meta.id] == r.data.dump());
+    CHECK(stored[r.meta.id] != r.data.dump(2));
 }
 
 TEST_CASE("intake: garbage on every endpoint is refused with a JSON error and the database unchanged") {

@@ -293,13 +293,25 @@ struct DecodedBatch {
     std::vector<Record> records;  // in batch order
 };
 
+// One checked record as decode_batch_each hands it over, with the exact bytes its
+// content hash covers: the kiosk's data.dump() (sorted keys, no spaces), taken from
+// the frame when it was written canonically, else re-serialised from the parsed
+// data. Either way SHA-256(canonical_data) == record.meta.content_hash, so a
+// caller storing the canonical text need not dump the data again.
+struct DecodedRecord {
+    Record record;
+    std::string canonical_data;
+};
+
 // Parses and checks the header alone (step 1 above): enough bytes for the
 // header suffice, so the intake can find the kiosk id and refuse oversized
 // claims before receiving or verifying the rest. Proves nothing about the signer.
 BatchResult<BatchHeader> peek_header(std::span<const std::uint8_t> bytes, const BatchLimits& limits = {});
 
 // Verifies, decrypts and inflates a whole batch (every check above). Memory is
-// bounded by the limits: the records themselves, one record's frame, one chunk.
+// bounded by the limits: the records themselves, one record's frame, one chunk,
+// and up to 2 MiB of plaintext queued for the helper thread that hashes it while
+// this one parses (started and joined inside each call).
 BatchResult<DecodedBatch> decode_batch(std::span<const std::uint8_t> bytes, const KioskEnrolled& enrolled,
                                        const CommissionKeyPair& commission, const DictionaryLookup& dictionaries,
                                        const BatchLimits& limits = {});
@@ -307,13 +319,14 @@ BatchResult<DecodedBatch> decode_batch(std::span<const std::uint8_t> bytes, cons
 BatchResult<DecodedBatch> decode_batch(std::span<const std::uint8_t> bytes, const KioskPublicKey& signer,
                                        const CommissionKeyPair& commission, const DictionaryLookup& dictionaries,
                                        const BatchLimits& limits = {});
-// The same, handing each record to `on_record` as soon as it is checked instead
-// of collecting them. The batch is only good if the result is ok: records come
-// before the final plaintext hash and count checks, so keep them uncommitted until then.
+// The same, handing each record (with its canonical data text) to `on_record` as
+// soon as it is checked instead of collecting them. The batch is only good if the
+// result is ok: records come before the final plaintext hash and count checks, so
+// keep them uncommitted until then.
 BatchResult<BatchHeader> decode_batch_each(std::span<const std::uint8_t> bytes, const KioskEnrolled& enrolled,
                                            const CommissionKeyPair& commission,
                                            const DictionaryLookup& dictionaries, const BatchLimits& limits,
-                                           const std::function<void(Record&&)>& on_record);
+                                           const std::function<void(DecodedRecord&&)>& on_record);
 
 // Bytes of a std::string (e.g. an HTTP body) for the calls above.
 inline std::span<const std::uint8_t> as_bytes(std::string_view s) {
