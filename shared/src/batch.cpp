@@ -122,6 +122,12 @@ std::string to_hex(const std::uint8_t* p, std::size_t n) {
     return out;
 }
 
+std::string sha256_hex_of(std::string_view bytes) {
+    std::array<std::uint8_t, 32> digest{};
+    crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+    return to_hex(digest.data(), digest.size());
+}
+
 std::string size_text(std::uint64_t bytes) { return std::to_string(bytes) + " bytes"; }
 
 }  // namespace
@@ -435,12 +441,6 @@ std::vector<std::uint8_t> seal_batch(BatchHeader header, std::span<const std::ui
 
 namespace {
 
-std::string sha256_hex_of(std::string_view bytes) {
-    std::array<std::uint8_t, 32> digest{};
-    crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-    return to_hex(digest.data(), digest.size());
-}
-
 bool data_is_object(const Record& r) { return r.data.is_object(); }
 bool data_is_object(const CanonicalRecord& r) { return r.data.size() >= 2 && r.data.front() == '{' && r.data.back() == '}'; }
 
@@ -598,12 +598,6 @@ bool depth_within(std::string_view text, int max) {
         }
     }
     return true;
-}
-
-std::string sha256_hex_of(std::string_view s) {
-    std::array<std::uint8_t, 32> digest{};
-    crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(s.data()), s.size());
-    return to_hex(digest.data(), digest.size());
 }
 
 // The fast content-hash check. A frame written by frame_record is the canonical
