@@ -67,13 +67,22 @@ Text name_of(const Field& field, const Field* table, std::size_t row) {
             "\"" + table->label.en + "\" row " + std::to_string(row + 1) + ", \"" + field.label.en + "\""};
 }
 
-Issue make(const std::string& path, const Field& top, IssueKind kind, const Text& who, const std::string& zh,
+// Whom an issue names; its text (name_of) is built only when there is an issue,
+// since most fields of most records have none (the intake validates every record).
+struct Who {
+    const Field& field;
+    const Field* table;
+    std::size_t row;
+};
+
+Issue make(const std::string& path, const Field& top, IssueKind kind, const Who& who, const std::string& zh,
            const std::string& en) {
-    return Issue{path, top.id, "", kind, {who.zh + zh, who.en + ": " + en}};
+    Text name = name_of(who.field, who.table, who.row);
+    return Issue{path, top.id, "", kind, {name.zh + zh, name.en + ": " + en}};
 }
 
 // Checks a filled scalar value by its field's type.
-void check_scalar(const Field& f, const json& v, const std::string& path, const Field& top, const Text& who,
+void check_scalar(const Field& f, const json& v, const std::string& path, const Field& top, const Who& who,
                   std::vector<Issue>& out) {
     auto bad = [&](IssueKind k, const std::string& zh, const std::string& en) { out.push_back(make(path, top, k, who, zh, en)); };
     switch (f.type) {
@@ -98,7 +107,7 @@ void check_scalar(const Field& f, const json& v, const std::string& path, const 
             break;
     }
     if (!v.is_string()) { bad(IssueKind::Type, "的值应为文字", "must be text"); return; }
-    const std::string raw = v.get<std::string>();
+    const std::string& raw = v.get_ref<const std::string&>();
     const std::string s = trimmed(raw);
     if (f.is_texty() && f.max_length && utf8_length(raw) > f.max_length) {
         bad(IssueKind::TooLong, "超过 " + std::to_string(f.max_length) + " 字的上限，请精简", "is longer than " + std::to_string(f.max_length) + " characters; shorten it");
@@ -168,7 +177,7 @@ void check_field(const Field& f, const json& record, const std::string& path, co
                  std::size_t row_index, const json* row, std::vector<Issue>& out) {
     if (!is_visible(f, record, table, row)) return;
     const json* v = table ? lookup(f.id, record, table, row) : lookup(f.id, record, nullptr, nullptr);
-    Text who = name_of(f, table, row_index);
+    const Who who{f, table, row_index};
     if (!is_filled(v)) {
         if (f.required && f.filled_by == FilledBy::Applicant)
             out.push_back(make(path, top, IssueKind::Missing, who, "为必填项", "is required"));
@@ -227,7 +236,7 @@ CheckState rule_state(const Rule& r, const json& record) {
 
 bool is_filled(const json* v) {
     if (!v || v->is_null()) return false;
-    if (v->is_string()) return !trimmed(v->get<std::string>()).empty();
+    if (v->is_string()) return v->get_ref<const std::string&>().find_first_not_of(" \t\r\n") != std::string::npos;
     if (v->is_array() || v->is_object()) return !v->empty();
     return true;
 }
