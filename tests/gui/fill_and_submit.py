@@ -24,11 +24,9 @@ Run: ctest -R kiosk.gui.fill_and_submit --output-on-failure   (from the build fo
 import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
-import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -289,50 +287,25 @@ def main():
     with open(args.form, encoding="utf-8") as f:
         form = json.load(f)
     plan = required_plan(form)
-    os.makedirs(args.artifacts, exist_ok=True)
-    for old in os.listdir(args.artifacts):
-        if old.endswith(".png"):
-            os.unlink(os.path.join(args.artifacts, old))
+    kg.fresh_artifacts(args.artifacts)
     work = tempfile.mkdtemp(prefix="kiosk-gui-fill-")
     data_dir = os.path.join(work, "data")
     t0 = time.monotonic()
     shots = []
+    png = kg.screenshot_to(args.artifacts)
 
     def shot(kiosk, name):
-        path = os.path.join(args.artifacts, name + ".png")
-        kiosk.x11.screenshot(path, kiosk.width, kiosk.height)
-        shots.append(path)
+        png(kiosk, name)
+        shots.append(name)
 
     store = kg.StoreCli(args.store_cli, data_dir)
-    kiosk = None
-    ok = False
-    try:
-        with kg.Xvfb() as xvfb:
-            x11 = kg.X11()
-            try:
-                kiosk = kg.Kiosk(args.kiosk, data_dir, work, x11, xvfb.width, xvfb.height).start()
-                drive(kiosk, store, plan, shot, t0)
-            except kg.TestFailure:
-                if kiosk is not None and kiosk.alive():
-                    shot(kiosk, "99-failure")
-                raise
-            finally:
-                if kiosk is not None:
-                    kiosk.kill()
-                x11.close()  # before Xvfb goes: Xlib exits on a lost connection
+
+    def body():
+        kg.with_kiosk(args.kiosk, data_dir, work, args.artifacts, lambda kiosk: drive(kiosk, store, plan, shot, t0))
         check_store(store)
         print("%d screenshots in %s (%.0f s)" % (len(shots), args.artifacts, time.monotonic() - t0))
-        ok = True
-    except kg.TestFailure as e:
-        print("FAIL: %s\n%s" % (e, "".join(traceback.format_tb(e.__traceback__)[-4:])), file=sys.stderr)
-        if kiosk is not None:
-            print("kiosk log tail:\n" + kiosk.log_tail(), file=sys.stderr)
-    finally:
-        if ok and not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print("scratch folder kept: %s" % work, file=sys.stderr)
-    return 0 if ok else 1
+
+    return kg.run_test(work, body, keep=args.keep)
 
 
 if __name__ == "__main__":

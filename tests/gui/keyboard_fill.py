@@ -23,11 +23,9 @@ Run: ctest -R kiosk.gui.keyboard_fill --output-on-failure, or
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 import time
-import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -255,49 +253,27 @@ def main():
     args = ap.parse_args()
     kg.require_programs("Xvfb", "xdotool")
     kg.deadline(args.budget)
-    os.makedirs(args.artifacts, exist_ok=True)
-    for old in os.listdir(args.artifacts):
-        if old.endswith(".png"):
-            os.unlink(os.path.join(args.artifacts, old))
+    kg.fresh_artifacts(args.artifacts)
     work = tempfile.mkdtemp(prefix="kiosk-gui-kbd-")
     data_dir = os.path.join(work, "data")
     t0 = time.monotonic()
     store = kg.StoreCli(args.store_cli, data_dir)
-    kiosk = None
-    ok = False
-    try:
-        with kg.Xvfb() as xvfb:
-            x11 = kg.X11()
-            try:
-                kiosk = kg.Kiosk(args.kiosk, data_dir, work, x11, xvfb.width, xvfb.height).start()
+    png = kg.screenshot_to(args.artifacts)
 
-                def shot(name):
-                    time.sleep(0.4)  # the frame after the last tap: the screen shows its result
-                    kiosk.x11.screenshot(os.path.join(args.artifacts, name + ".png"), kiosk.width, kiosk.height)
-                target = 56.0 * max(0.72, xvfb.height / 1080.0)  # the kiosk's Ui::target
-                drive(kiosk, shot, target)
-                kiosk.stop()  # the window manager's close: pending saves are flushed
-            except kg.TestFailure:
-                if kiosk is not None and kiosk.alive():
-                    kiosk.x11.screenshot(os.path.join(args.artifacts, "99-failure.png"), kiosk.width, kiosk.height)
-                raise
-            finally:
-                if kiosk is not None:
-                    kiosk.kill()
-                x11.close()
+    def drive_and_close(kiosk):
+        def shot(name):
+            time.sleep(0.4)  # the frame after the last tap: the screen shows its result
+            png(kiosk, name)
+        target = 56.0 * max(0.72, kiosk.height / 1080.0)  # the kiosk's Ui::target
+        drive(kiosk, shot, target)
+        kiosk.stop()  # the window manager's close: pending saves are flushed
+
+    def body():
+        kg.with_kiosk(args.kiosk, data_dir, work, args.artifacts, drive_and_close)
         check_store(store, data_dir)
         print("screenshots in %s (%.0f s)" % (args.artifacts, time.monotonic() - t0))
-        ok = True
-    except kg.TestFailure as e:
-        print("FAIL: %s\n%s" % (e, "".join(traceback.format_tb(e.__traceback__)[-4:])), file=sys.stderr)
-        if kiosk is not None:
-            print("kiosk log tail:\n" + kiosk.log_tail(), file=sys.stderr)
-    finally:
-        if ok and not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print("scratch folder kept: %s" % work, file=sys.stderr)
-    return 0 if ok else 1
+
+    return kg.run_test(work, body, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -16,26 +16,16 @@ Run: ctest -R kiosk.gui.keyboard_missing_data --output-on-failure
 
 import argparse
 import os
-import shutil
 import sys
 import tempfile
 import time
-import traceback
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kiosk_gui as kg  # noqa: E402
 
-PIN = "13579"
-
-
 def drive(kiosk, shot):
-    kiosk.wait_screen("welcome")
-    kiosk.click("welcome.staff")
-    kiosk.wait_screen("staff-login")
-    for d in PIN:
-        kiosk.click("staff.key." + d)
-    kiosk.click("staff.login")
+    kiosk.staff_sign_in(kg.STAFF_PIN)
     # The engines load on a background thread: the lines appear once they have failed.
     m = kiosk.wait(lambda m: m and m["screen"] == "staff" and "staff.input-problems" in m["rects"], 30,
                    "the staff screen's keyboard lines")
@@ -71,53 +61,30 @@ def main():
     args = ap.parse_args()
     kg.require_programs("Xvfb", "xdotool")
     kg.deadline(args.budget)
-    os.makedirs(args.artifacts, exist_ok=True)
+    kg.fresh_artifacts(args.artifacts)
     work = tempfile.mkdtemp(prefix="kiosk-gui-kbd-missing-")
     data_dir = os.path.join(work, "data")
     empty_rime = os.path.join(work, "no-rime-data")
     os.makedirs(empty_rime)
     store = kg.StoreCli(args.store_cli, data_dir)
-    ok = False
-    kiosk = None
-    try:
-        store.run("init")
-        store.set_staff_pin(PIN)
-        with kg.Xvfb() as xvfb:
-            x11 = kg.X11()
-            try:
-                kiosk = kg.Kiosk(args.kiosk, data_dir, work, x11, xvfb.width, xvfb.height,
-                                 extra_args=["--rime-data", empty_rime,
-                                             "--handwriting-model", os.path.join(work, "handwriting-zh_CN.model")])
-                kiosk.start()
+    png = kg.screenshot_to(args.artifacts)
 
-                def shot(name):
-                    x11.screenshot(os.path.join(args.artifacts, name + ".png"), kiosk.width, kiosk.height)
-                drive(kiosk, shot)
-                kiosk.stop()
-            except kg.TestFailure:
-                if kiosk is not None and kiosk.alive():
-                    x11.screenshot(os.path.join(args.artifacts, "99-missing-failure.png"), kiosk.width, kiosk.height)
-                raise
-            finally:
-                if kiosk is not None:
-                    kiosk.kill()
-                x11.close()
+    def drive_and_close(kiosk):
+        drive(kiosk, lambda name: png(kiosk, name))
+        kiosk.stop()
+
+    def body():
+        store.run("init")
+        store.set_staff_pin(kg.STAFF_PIN)
+        kg.with_kiosk(args.kiosk, data_dir, work, args.artifacts, drive_and_close,
+                      extra_args=["--rime-data", empty_rime, "--handwriting-model", os.path.join(work, "handwriting-zh_CN.model")])
         rows = store.list()
         kg.check(len(rows) == 1, "expected one record, the store lists %r" % rows)
         got = store.show(rows[0][0])["data"].get("alliance_name")
         kg.check(got == "abc", "the store holds %r for alliance_name, expected 'abc'" % got)
         print("without Rime data and handwriting model: the kiosk ran, hid both layouts, named the packages, typed 'abc'")
-        ok = True
-    except kg.TestFailure as e:
-        print("FAIL: %s\n%s" % (e, "".join(traceback.format_tb(e.__traceback__)[-4:])), file=sys.stderr)
-        if kiosk is not None:
-            print("kiosk log tail:\n" + kiosk.log_tail(), file=sys.stderr)
-    finally:
-        if ok:
-            shutil.rmtree(work, ignore_errors=True)
-        else:
-            print("scratch folder kept: %s" % work, file=sys.stderr)
-    return 0 if ok else 1
+
+    return kg.run_test(work, body)
 
 
 if __name__ == "__main__":

@@ -417,6 +417,23 @@ class Kiosk:
                 xdotool("type", "--delay", delay_ms, part)
         self.settle()
 
+    # -- the staff screen
+
+    def staff_sign_in(self, pin, keypad=True):
+        """From Welcome to the staff screen: the PIN tapped on the sign-in keypad (a
+        touchscreen), or typed into its field (a physical keyboard)."""
+        self.wait_screen("welcome")
+        self.click("welcome.staff")
+        self.wait_screen("staff-login")
+        if keypad:
+            for digit in pin:
+                self.click("staff.key." + digit)
+        else:
+            self.click("staff.pin")
+            self.type_text(pin)
+        self.click("staff.login")
+        self.wait_screen("staff")
+
     # -- scrolling (form section body)
 
     def body_bounds(self, m):
@@ -498,6 +515,17 @@ class StoreCli:
 
 # -- one test's frame: a real kiosk in a fresh Xvfb, failure evidence, the scratch folder
 
+STAFF_PIN = "13579"  # what the GUI tests set with `shenbao-store staff-pin`
+
+
+def fresh_artifacts(folder):
+    """Creates the artifacts folder and removes the PNGs an earlier run left there."""
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".png"):
+            os.unlink(os.path.join(folder, name))
+
+
 def screenshot_to(artifacts):
     """shot(kiosk, name): a PNG of the kiosk's window as <artifacts>/<name>.png."""
     def shot(kiosk, name):
@@ -527,9 +555,9 @@ def with_kiosk(binary, data_dir, work, artifacts, drive, extra_args=()):
             x11.close()
 
 
-def run_test(work, body):
+def run_test(work, body, keep=False):
     """Runs body(); a TestFailure is printed with where it happened. The scratch folder
-    goes on success and is kept (and named) on failure. Returns the exit code."""
+    goes on success (unless `keep`) and is kept (and named) on failure. Returns the exit code."""
     ok = False
     try:
         body()
@@ -537,7 +565,7 @@ def run_test(work, body):
     except TestFailure as e:
         print("FAIL: %s\n%s" % (e, "".join(traceback.format_tb(e.__traceback__)[-4:])), file=sys.stderr)
     finally:
-        if ok:
+        if ok and not keep:
             shutil.rmtree(work, ignore_errors=True)
         else:
             print("scratch data kept in %s" % work, file=sys.stderr)

@@ -26,13 +26,7 @@ def wait_file(pattern, timeout, what):
 
 
 def drive(kiosk, record_id, exports, shot):
-    kiosk.wait_screen("welcome")
-    kiosk.click("welcome.staff")
-    kiosk.wait_screen("staff-login")
-    kiosk.click("staff.pin")
-    kiosk.type_text("13579")
-    kiosk.click("staff.login")
-    kiosk.wait_screen("staff")
+    kiosk.staff_sign_in(kg.STAFF_PIN, keypad=False)  # typed, as with a physical keyboard (staff_review taps it)
     kiosk.click("staff.record." + record_id)
     kiosk.wait_screen("staff-record")
     kiosk.click("staff.save-pdf")
@@ -62,9 +56,7 @@ def main():
     args = ap.parse_args()
     kg.require_programs("Xvfb", "xdotool")
     kg.deadline(args.budget)
-    os.makedirs(args.artifacts, exist_ok=True)
-    for old in glob.glob(os.path.join(args.artifacts, "*.png")):
-        os.unlink(old)
+    kg.fresh_artifacts(args.artifacts)
     work = tempfile.mkdtemp(prefix="kiosk-gui-paper-")
     data_dir = os.path.join(work, "data")
     store = kg.StoreCli(args.store_cli, data_dir)
@@ -72,7 +64,7 @@ def main():
     def body():
         store.run("init")
         store.run("generate", "-n", "2", "--seed", "3")
-        store.set_staff_pin("13579")
+        store.set_staff_pin(kg.STAFF_PIN)
         record_id = store.list("submitted")[0][0]
         shot = kg.screenshot_to(args.artifacts)
         exports = os.path.join(data_dir, "exports")

@@ -8,7 +8,6 @@ record queued, as Store::apply_receipt leaves it; schema at the top of shared/sr
 a real sync producing one is covered by test_sync_e2e, this test is about what staff see."""
 
 import argparse
-import glob
 import os
 import subprocess
 import sys
@@ -36,13 +35,7 @@ COMMIT;
 
 
 def drive(kiosk, store, record_id, shot):
-    kiosk.wait_screen("welcome")
-    kiosk.click("welcome.staff")
-    kiosk.wait_screen("staff-login")
-    kiosk.click("staff.pin")
-    kiosk.type_text("13579")
-    kiosk.click("staff.login")
-    kiosk.wait_screen("staff")
+    kiosk.staff_sign_in(kg.STAFF_PIN, keypad=False)  # typed, as with a physical keyboard (staff_review taps it)
     kiosk.move(5, 1000)  # Dear ImGui lays a new tab bar out over two frames: click where it settled
     kiosk.click("staff.tab.sync")
     kiosk.wait(lambda m: m and "staff.quarantine." + record_id in m["rects"], 10, "the quarantined record")
@@ -65,9 +58,7 @@ def main():
     args = ap.parse_args()
     kg.require_programs("Xvfb", "xdotool", "sqlcipher")
     kg.deadline(args.budget)
-    os.makedirs(args.artifacts, exist_ok=True)
-    for old in glob.glob(os.path.join(args.artifacts, "*.png")):
-        os.unlink(old)
+    kg.fresh_artifacts(args.artifacts)
     work = tempfile.mkdtemp(prefix="kiosk-gui-quarantine-")
     data_dir = os.path.join(work, "data")
     store = kg.StoreCli(args.store_cli, data_dir)
@@ -75,7 +66,7 @@ def main():
     def body():
         store.run("init")
         store.run("generate", "-n", "3", "--seed", "9")
-        store.set_staff_pin("13579")
+        store.set_staff_pin(kg.STAFF_PIN)
         record_id = store.list("submitted")[1][0]
         quarantine(data_dir, record_id)
         check(record_id not in [row[0] for row in store.list("submitted")], "the fixture did not queue the record")

@@ -19,7 +19,7 @@ import tempfile
 
 import kiosk_gui as kg
 
-PIN = "13579"
+PIN = kg.STAFF_PIN
 REVIEWER = "李娜"
 COMMENT = "请补充第2家企业的联系电话"
 CODE = "ABCD2345"
@@ -55,18 +55,8 @@ def awaiting(store):
     return [line.split()[0] for line in out.splitlines() if len(line.split()) > 1 and len(line.split()[0]) == 26]
 
 
-def staff_sign_in(kiosk):
-    kiosk.wait_screen("welcome")
-    kiosk.click("welcome.staff")
-    kiosk.wait_screen("staff-login")
-    for digit in PIN:
-        kiosk.click("staff.key." + digit)
-    kiosk.click("staff.login")
-    kiosk.wait_screen("staff")
-
-
 def drive(kiosk, store, rid, shot):
-    staff_sign_in(kiosk)
+    kiosk.staff_sign_in(PIN)
     kiosk.click("staff.filter.awaiting-review")
     kiosk.wait(lambda m: m and "staff.record." + rid in m["rects"], 5, "the awaiting-review filter to list %s" % rid)
     shot(kiosk, "01-awaiting-review")
@@ -127,7 +117,7 @@ def drive(kiosk, store, rid, shot):
     kiosk.click("receipt.done")
 
     # Back in review: the change is listed, old → new; then recommend.
-    staff_sign_in(kiosk)
+    kiosk.staff_sign_in(PIN)
     kiosk.click("staff.filter.awaiting-review")
     kiosk.wait(lambda m: m and "staff.record." + rid in m["rects"], 5, "the resubmitted record back in the queue")
     kiosk.click("staff.record." + rid)
