@@ -26,10 +26,7 @@ bench_ime (bench/ime_bench.cpp) measures the engines alone, without the GUI.
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,7 +35,6 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "gui"))
 import kiosk_gui as kg  # noqa: E402
 
 PHRASES = ["chanyejishuchuangxinlianmeng", "chongqingshi", "qiantoudanwei", "jingjihexinxihua"]
-WORK_DIRS = []
 
 
 def rss_kb(pid):
@@ -145,7 +141,7 @@ def without_keyboard(kiosk, phrases):
     return rss_kb(kiosk.proc.pid)
 
 
-def main():
+def main(work):
     ap = argparse.ArgumentParser(description="the on-screen keyboard in shenbao-kiosk under Xvfb")
     ap.add_argument("--kiosk", required=True)
     ap.add_argument("--strokes", type=int, default=20)
@@ -155,8 +151,6 @@ def main():
     strokes = 4 if args.quick else args.strokes
     kg.require_programs("Xvfb", "xdotool")
     kg.deadline(400)
-    work = tempfile.mkdtemp(prefix="kiosk-kbd-bench-")
-    WORK_DIRS.append(work)
     with kg.Xvfb() as xvfb:
         x11 = kg.X11()
         try:
@@ -198,11 +192,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except kg.TestFailure as e:
-        print("keyboard_bench could not measure: %s" % e, file=sys.stderr)
-        sys.exit(1)
-    finally:
-        for d in WORK_DIRS:
-            shutil.rmtree(d, ignore_errors=True)
+    sys.exit(kg.run_bench("keyboard_bench", main, "kiosk-kbd-bench-"))

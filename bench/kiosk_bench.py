@@ -35,11 +35,9 @@ What is measured, the same way for both programs:
 import argparse
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -48,7 +46,6 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "gui"))
 import kiosk_gui as kg  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-WORK_DIRS = []  # removed on exit, whatever happens
 FRAME_RE = re.compile(rb'"frame":(\d+)')
 
 
@@ -162,7 +159,7 @@ def visit_sections(kiosk, sections):
     return heights
 
 
-def main():
+def main(work):
     ap = argparse.ArgumentParser(description="shenbao-kiosk against an empty ImGui window, under Xvfb")
     ap.add_argument("--kiosk", required=True)
     ap.add_argument("--empty", required=True, help="the empty_imgui_window baseline program")
@@ -175,8 +172,6 @@ def main():
         args.launches, args.idle_seconds = 1, 1.0
     kg.require_programs("Xvfb", "xdotool")
     kg.deadline(300)
-    work = tempfile.mkdtemp(prefix="kiosk-bench-")
-    WORK_DIRS.append(work)
     data_dir = os.path.join(work, "data")
     res = {}
     with kg.Xvfb() as xvfb:
@@ -310,11 +305,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except kg.TestFailure as e:
-        print("kiosk_bench could not measure: %s" % e, file=sys.stderr)
-        sys.exit(1)
-    finally:
-        for d in WORK_DIRS:
-            shutil.rmtree(d, ignore_errors=True)
+    sys.exit(kg.run_bench("kiosk_bench", main, "kiosk-bench-"))

@@ -30,6 +30,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import zlib
@@ -553,6 +554,19 @@ def with_kiosk(binary, data_dir, work, artifacts, drive, extra_args=()):
             if kiosk is not None:
                 kiosk.kill()
             x11.close()
+
+
+def run_bench(name, main, prefix):
+    """A benchmark's __main__: runs main(work) with a scratch folder that is removed
+    afterwards, whatever happens; a TestFailure means it could not measure (exit 1)."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    try:
+        return main(work)
+    except TestFailure as e:
+        print("%s could not measure: %s" % (name, e), file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def run_test(work, body, keep=False):
