@@ -33,23 +33,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "gui"))
 import kiosk_gui as kg  # noqa: E402
+from kiosk_bench import pct, rss_kb  # noqa: E402  (this folder is on the path: the script's own)
 
 PHRASES = ["chanyejishuchuangxinlianmeng", "chongqingshi", "qiantoudanwei", "jingjihexinxihua"]
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def pct(vals, p):
-    if not vals:
-        return float("nan")
-    s = sorted(vals)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
 def labels(kiosk):
