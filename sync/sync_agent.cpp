@@ -13,13 +13,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <thread>
-
-#include <sodium.h>
 
 #include "shenbao/receipt.h"
 #include "shenbao/store_files.h"
@@ -78,14 +76,6 @@ constexpr std::uint64_t kFrameOverhead = 4 + 256;
 std::uint64_t review_frame_bytes(const std::optional<RecordReview>& review) {
     if (!review) return 0;
     return 128 + review->reason.size() * 2 + review->reviewer.size() * 2;  // *2: JSON escapes, generously
-}
-
-std::string sha256_hex(const std::string& bytes) {
-    unsigned char out[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-    char hex[crypto_hash_sha256_BYTES * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, out, sizeof out);
-    return hex;
 }
 
 // [SECTION] Files
@@ -222,7 +212,7 @@ Result<std::optional<OutboxBatch>> SyncAgent::cut_batch() {
             std::uint64_t frame_bytes = r.ok() ? r->data.size() + kFrameOverhead + review_frame_bytes(r->review) : 0;
             if (!r.ok()) {
                 why = r.error().message;
-            } else if (sha256_hex(r->data) != r->meta.content_hash) {
+            } else if (content_hash_of_text(r->data) != r->meta.content_hash) {
                 why = "its data no longer matches the content hash frozen at submit (the store was altered); "
                       "check it with `shenbao-store verify`";
             } else if (frame_bytes - 4 > limits.max_record_bytes) {
@@ -316,7 +306,7 @@ Result<std::vector<std::uint8_t>> SyncAgent::batch_bytes(const OutboxBatch& b) {
         if (!got.ok()) return got.error();
         auto r = canonical_record(std::move(got.value()));
         if (!r.ok()) return r.error();
-        if (r->meta.content_hash != m.content_hash || sha256_hex(r->data) != m.content_hash)
+        if (r->meta.content_hash != m.content_hash || content_hash_of_text(r->data) != m.content_hash)
             return Error{ErrorCode::Corrupt, "batch " + b.batch_id + ": record " + m.record_id +
                                                  " no longer matches the hash it was sealed with; check the store with `shenbao-store verify`"};
         records.push_back(std::move(r.value()));

@@ -122,12 +122,6 @@ std::string to_hex(const std::uint8_t* p, std::size_t n) {
     return out;
 }
 
-std::string sha256_hex_of(std::string_view bytes) {
-    std::array<std::uint8_t, 32> digest{};
-    crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-    return to_hex(digest.data(), digest.size());
-}
-
 std::string size_text(std::uint64_t bytes) { return std::to_string(bytes) + " bytes"; }
 
 }  // namespace
@@ -533,7 +527,7 @@ Result<EncodedBatch> encode_records(std::span<const R> records, const KioskIdent
                                                              "); check its field values in the store"};
             }
         }
-        if (sha256_hex_of(*data) != r.meta.content_hash)
+        if (content_hash_of_text(*data) != r.meta.content_hash)
             return Error{ErrorCode::InvalidArgument, "record " + r.meta.id + ": its content hash does not match its data; "
                                                                              "run `shenbao-store verify`"};
         auto frame = frame_of(r.meta, r.review, *data);
@@ -619,7 +613,7 @@ std::optional<std::string_view> canonical_data_of(std::string_view text, const R
     }
     if (text.size() <= prefix.size() + suffix.size() || !text.starts_with(prefix) || !text.ends_with(suffix)) return std::nullopt;
     std::string_view middle = text.substr(prefix.size(), text.size() - prefix.size() - suffix.size());
-    if (sha256_hex_of(middle) != m.content_hash) return std::nullopt;
+    if (content_hash_of_text(middle) != m.content_hash) return std::nullopt;
     return middle;
 }
 
@@ -824,7 +818,7 @@ private:
             } catch (const json::exception& e) {
                 return bad("(" + r.meta.id + ") cannot be serialised canonically (" + e.what() + ")");
             }
-            if (sha256_hex_of(d.canonical_data) != r.meta.content_hash)
+            if (content_hash_of_text(d.canonical_data) != r.meta.content_hash)
                 return bad("(" + r.meta.id + ") does not match its content hash: it was altered after the kiosk froze it");
         }
         d.record = std::move(r);

@@ -199,7 +199,7 @@ static_assert(kMigrations[std::size(kMigrations) - 1].version == kSchemaVersion)
 
 const char* kGenesisHash = "0000000000000000000000000000000000000000000000000000000000000000";
 
-std::string sha256_hex(const std::string& data) {
+std::string sha256_hex(std::string_view data) {
     unsigned char out[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(data.data()), data.size());
     char hex[crypto_hash_sha256_BYTES * 2 + 1];
@@ -1407,6 +1407,7 @@ Result<SyncStatus> Store::sync_status() {
 // [SECTION] Ids and hashes
 
 std::string content_hash_of(const json& data) { return sha256_hex(data.dump()); }
+std::string content_hash_of_text(std::string_view canonical_data) { return sha256_hex(canonical_data); }
 
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -316,6 +316,9 @@ private:
 
 // sha256 (hex) of a record's canonical data (sorted keys, compact JSON).
 std::string content_hash_of(const nlohmann::json& data);
+// The same for data already serialised canonically:
+// content_hash_of(data) == content_hash_of_text(data.dump()).
+std::string content_hash_of_text(std::string_view canonical_data);
 
 // A new ULID (26 Crockford base32 chars), strictly increasing within a process.
 std::string new_ulid();
