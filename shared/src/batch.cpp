@@ -256,6 +256,20 @@ std::string review_member(const std::optional<RecordReview>& review) {
 
 namespace {
 
+Error unserialisable(const std::string& id, const json::exception& e) {
+    return Error{ErrorCode::InvalidArgument, "record " + id + ": cannot be serialised (" + e.what() +
+                                                 "); check its field values in the store"};
+}
+
+// A parsed record's canonical data text (data.dump(), which throws on a string that is not UTF-8).
+Result<std::string> data_text(const Record& r) {
+    try {
+        return r.data.dump();
+    } catch (const json::exception& e) {
+        return unserialisable(r.meta.id, e);
+    }
+}
+
 // The frame around a record's canonical data text (see frame_record).
 Result<std::string> frame_of(const RecordMeta& m, const std::optional<RecordReview>& review, std::string_view data) {
     std::string head, tail;
@@ -265,8 +279,7 @@ Result<std::string> frame_of(const RecordMeta& m, const std::optional<RecordRevi
                ",\"id\":" + json(m.id).dump() + review_member(review) + ",\"submitted_ms\":" +
                (m.submitted_ms ? std::to_string(*m.submitted_ms) : std::string("null")) + "}";
     } catch (const json::exception& e) {
-        return Error{ErrorCode::InvalidArgument, "record " + m.id + ": cannot be serialised (" + e.what() +
-                                                     "); check its field values in the store"};
+        return unserialisable(m.id, e);
     }
     const std::size_t size = head.size() + data.size() + tail.size();
     if (size > 0xffffffffu)
@@ -281,25 +294,15 @@ Result<std::string> frame_of(const RecordMeta& m, const std::optional<RecordRevi
 }  // namespace
 
 Result<CanonicalRecord> canonical_record(Record&& r) {
-    CanonicalRecord c{std::move(r.meta), std::move(r.review), {}};
-    try {
-        c.data = r.data.dump();
-    } catch (const json::exception& e) {
-        return Error{ErrorCode::InvalidArgument, "record " + c.meta.id + ": cannot be serialised (" + e.what() +
-                                                     "); check its field values in the store"};
-    }
-    return c;
+    auto text = data_text(r);
+    if (!text.ok()) return text.error();
+    return CanonicalRecord{std::move(r.meta), std::move(r.review), std::move(text.value())};
 }
 
 Result<std::string> frame_record(const Record& r) {
-    std::string data;
-    try {
-        data = r.data.dump();
-    } catch (const json::exception& e) {
-        return Error{ErrorCode::InvalidArgument, "record " + r.meta.id + ": cannot be serialised (" + e.what() +
-                                                     "); check its field values in the store"};
-    }
-    return frame_of(r.meta, r.review, data);
+    auto text = data_text(r);
+    if (!text.ok()) return text.error();
+    return frame_of(r.meta, r.review, *text);
 }
 
 namespace {
@@ -520,12 +523,9 @@ Result<EncodedBatch> encode_records(std::span<const R> records, const KioskIdent
         if constexpr (std::is_same_v<R, CanonicalRecord>) {
             data = &r.data;
         } else {
-            try {
-                dumped = r.data.dump();
-            } catch (const json::exception& e) {
-                return Error{ErrorCode::InvalidArgument, "record " + r.meta.id + ": cannot be serialised (" + e.what() +
-                                                             "); check its field values in the store"};
-            }
+            auto text = data_text(r);
+            if (!text.ok()) return text.error();
+            dumped = std::move(text.value());
         }
         if (content_hash_of_text(*data) != r.meta.content_hash)
             return Error{ErrorCode::InvalidArgument, "record " + r.meta.id + ": its content hash does not match its data; "
