@@ -219,14 +219,9 @@ def main(work):
 
             # The longest section, no field focused (tap the body's blank margin).
             longest = max(heights, key=heights.get)
-            m = kiosk.map()
-            r = m["rects"]["section.%d" % longest]
-            _, top, bottom = kiosk.body_bounds(m)
-            if r[1] >= top and r[1] + r[3] <= bottom:
-                kiosk.click("section.%d" % longest)
-            else:
-                kiosk.click("section.%d" % (longest - 1))
-                kiosk.click("form.next")
+            # From the last section drawn, with 上一节 (a section list entry may be below the list's fold).
+            for _ in range(args.sections - 1 - longest):
+                kiosk.click("form.prev")
             m = kiosk.map()
             body, top, bottom = kiosk.body_bounds(m)
             kiosk.tap_at(body[0] + 8, top + 40)

@@ -25,12 +25,6 @@ bool drawable(const std::string& s) {
     return true;
 }
 
-// Removes the last UTF-8 code point of `s`.
-void pop_code_point(std::string& s) {
-    while (!s.empty() && (static_cast<unsigned char>(s.back()) & 0xC0) == 0x80) s.pop_back();
-    if (!s.empty()) s.pop_back();
-}
-
 }  // namespace
 
 // [SECTION] Opening and closing
@@ -80,7 +74,7 @@ void Keyboard::close(KioskModel& m) {
 void Keyboard::end_session() {
     path_.clear();
     top_id_.clear();
-    value_.clear();
+    chars_ = 0;
     if (engines_.pinyin) engines_.pinyin->reset();  // a fresh Rime session for the next applicant
     engines_.handwriting.reset();                    // its model's pages go back to the system
 }
@@ -89,8 +83,7 @@ void Keyboard::end_session() {
 
 void Keyboard::commit(KioskModel& m, const std::string& text) {
     if (text.empty() || path_.empty()) return;
-    value_ += text;
-    m.edit_text(path_, value_);  // the model cuts at the field's limit and notes it
+    m.insert_text(path_, text);  // at the caret; the model keeps to the field's limit and notes it
     scroll_frames_ = 3;
     m.touch();
     want_glyphs(text);
@@ -106,9 +99,8 @@ void Keyboard::backspace(KioskModel& m) {
         engines_.handwriting->undo_stroke();
         return;
     }
-    if (value_.empty()) return;
-    pop_code_point(value_);
-    m.edit_text(path_, value_);
+    m.erase_text(path_, true);
+    scroll_frames_ = 3;
 }
 
 void Keyboard::finish_composition(KioskModel& m) {
@@ -180,7 +172,7 @@ void Keyboard::draw(KioskModel& m, Ui& ui) {
                                           ImGuiWindowFlags_NoScrollWithMouse | ImGuiWindowFlags_NoFocusOnAppearing);
     ui.mark_window("kbd");
     // How long the field is as drawn this frame (never its text), for the benchmark.
-    ui.labels["kbd.chars"] = std::to_string(ImTextCountCharsFromUtf8(value_.c_str(), nullptr));
+    ui.labels["kbd.chars"] = std::to_string(chars_);
     candidate_bar(m, ui);
     switch (layout_) {
         case Layout::Pinyin: pinyin_keys(m, ui); break;

@@ -38,9 +38,9 @@ public:
     void open_for(const Field& f, const std::string& path, const std::string& top_id);
     bool is_open() const { return !path_.empty(); }
     bool targets(const std::string& path) const { return path_ == path; }
-    // The target field's value as drawn this frame (keys append to it).
-    void field_drawn(const std::string& value) {
-        value_ = value;
+    // The target field was drawn this frame with `chars` characters (keys type at the model's caret).
+    void field_drawn(std::size_t chars) {
+        chars_ = chars;
         drawn_ = true;
     }
     // True once after a frame in which a key changed something: the loop draws another
@@ -86,7 +86,8 @@ private:
     void want(const std::vector<std::string>& texts);
 
     InputEngines& engines_;
-    std::string path_, top_id_, value_;
+    std::string path_, top_id_;
+    std::size_t chars_ = 0;
     FieldType type_ = FieldType::Text;
     Layout layout_ = Layout::Pinyin;
     bool shift_ = false;

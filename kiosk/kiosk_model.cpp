@@ -3,6 +3,7 @@
 // [SECTION] Navigation and review   [SECTION] Leave and resume   [SECTION] Staff
 // [SECTION] Staff: paper
 #include "kiosk_model.h"
+#include "text_wrap.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -137,6 +138,9 @@ void KioskModel::end_session() {
     inline_issues_.clear();
     notes_.clear();
     focus_request_.clear();
+    caret_path_.clear();
+    caret_ = 0;
+    saved_once_ = false;
     commitment_ = false;
     receipt_.clear();
     resume_code_.clear();
@@ -184,7 +188,10 @@ std::optional<std::int64_t> KioskModel::next_wakeup() const {
 bool KioskModel::persist_field(const std::string& field_id) {
     auto it = values_.find(field_id);
     Status st = store_->save_field(record_id_, field_id, it == values_.end() ? json() : *it);
-    if (st.ok()) return true;
+    if (st.ok()) {
+        saved_once_ = true;
+        return true;
+    }
     set_notice("未能保存，请联系工作人员：" + st.error().message, "Could not save; please ask the staff: " + st.error().message);
     return false;
 }
@@ -227,11 +234,97 @@ void KioskModel::edit_text(const std::string& path, const std::string& text) {
     const Field* f = nullptr;
     json* slot = cell(path, &f);
     if (!slot) return;
+    if (!valid_utf8(text)) {  // e.g. a paste of bytes that are not text: refused, nothing stored
+        notes_[path] = EditNote::Malformed;
+        return;
+    }
     EditNote note = EditNote::None;
     std::string clean = f->is_texty() ? sanitize_input(text, f->type == FieldType::Multiline, f->max_length, &note) : text;
     *slot = clean;
     notes_[path] = note;
     pending_.emplace(parse_path(path).field, clock_() + kSaveDelayMs);  // keeps an earlier deadline
+}
+
+const json* KioskModel::find_cell(const std::string& path) const {
+    CellPath p = parse_path(path);
+    auto top = values_.find(p.field);
+    if (top == values_.end()) return nullptr;
+    if (p.row == std::string::npos) return &*top;
+    if (!top->is_array() || p.row >= top->size()) return nullptr;
+    const json& row = (*top)[p.row];
+    auto c = row.is_object() ? row.find(p.column) : row.end();
+    return row.is_object() && c != row.end() ? &*c : nullptr;
+}
+
+const std::string& KioskModel::text(const std::string& path) const {
+    static const std::string none;
+    const json* v = find_cell(path);
+    return v && v->is_string() ? v->get_ref<const std::string&>() : none;
+}
+
+std::size_t KioskModel::caret(const std::string& path) const {
+    const json* v = find_cell(path);
+    std::size_t len = v && v->is_string() ? v->get_ref<const std::string&>().size() : 0;
+    return path == caret_path_ ? std::min(caret_, len) : len;
+}
+
+void KioskModel::set_caret(const std::string& path, std::size_t byte) {
+    const json* v = find_cell(path);
+    std::string_view text = v && v->is_string() ? std::string_view(v->get_ref<const std::string&>()) : std::string_view();
+    byte = std::min(byte, text.size());
+    while (byte > 0 && byte < text.size() && (static_cast<unsigned char>(text[byte]) & 0xC0) == 0x80) --byte;
+    caret_path_ = path;
+    caret_ = byte;
+}
+
+void KioskModel::insert_text(const std::string& path, const std::string& text) {
+    touch();
+    if (record_id_.empty()) return;
+    const Field* f = nullptr;
+    json* slot = cell(path, &f);
+    if (!slot || !f->is_texty()) return;
+    if (!valid_utf8(text)) {
+        notes_[path] = EditNote::Malformed;
+        return;
+    }
+    std::string value = slot->is_string() ? slot->get<std::string>() : std::string();
+    std::size_t at = caret(path);
+    EditNote note = EditNote::None;
+    std::string clean = sanitize_input(text, f->type == FieldType::Multiline, 0, &note);
+    if (f->max_length) {  // only what the limit leaves; the text after the caret is never pushed out
+        std::size_t room = f->max_length - std::min(f->max_length, count_code_points(value));
+        std::size_t cut = 0;
+        for (std::size_t n = 0; n < room && cut < clean.size(); ++n) cut = next_boundary(clean, cut);
+        if (cut < clean.size()) {
+            clean.resize(cut);
+            note = EditNote::Truncated;
+        }
+    }
+    value.insert(at, clean);
+    *slot = std::move(value);
+    notes_[path] = note;
+    caret_path_ = path;
+    caret_ = at + clean.size();
+    pending_.emplace(parse_path(path).field, clock_() + kSaveDelayMs);
+}
+
+void KioskModel::erase_text(const std::string& path, bool before_caret) {
+    touch();
+    if (record_id_.empty()) return;
+    const Field* f = nullptr;
+    json* slot = cell(path, &f);
+    if (!slot || !slot->is_string()) return;
+    std::string value = slot->get<std::string>();
+    std::size_t at = caret(path);
+    std::size_t from = before_caret ? prev_boundary(value, at) : at;
+    std::size_t to = before_caret ? at : next_boundary(value, at);
+    if (from == to) return;
+    value.erase(from, to - from);
+    *slot = std::move(value);
+    notes_[path] = EditNote::None;
+    caret_path_ = path;
+    caret_ = from;
+    pending_.emplace(parse_path(path).field, clock_() + kSaveDelayMs);
 }
 
 EditNote KioskModel::edit_note(const std::string& path) const {

@@ -56,7 +56,8 @@ struct Settings {
 inline constexpr std::int64_t kSaveDelayMs = 400;
 
 // Outcome of an edit, for the note under the field.
-enum class EditNote { None, Truncated, ControlDropped };
+// Malformed: text that is not well-formed UTF-8 (e.g. from the clipboard) was refused whole.
+enum class EditNote { None, Truncated, ControlDropped, Malformed };
 
 class KioskModel {
 public:
@@ -121,6 +122,22 @@ public:
     // Text typed into a text-like field or a table cell ("council[2].phone"): control
     // characters dropped, cut at the field's limit (the note says so).
     void edit_text(const std::string& path, const std::string& text);
+    // The caret of the text being edited (the multi-line editor and the on-screen keyboard
+    // type at it): a byte offset on a code point boundary. A field that is not the one being
+    // edited has its caret at the end of its text, so typing into it appends.
+    std::size_t caret(const std::string& path) const;
+    // The text at a text field's path ("" when it holds none).
+    const std::string& text(const std::string& path) const;
+    void set_caret(const std::string& path, std::size_t byte);
+    // Inserts at the caret and moves the caret after the insertion: control characters
+    // dropped (newlines kept in multi-line fields), only as much as the field's limit
+    // leaves (the note says when cut), malformed UTF-8 refused whole (nothing changes).
+    void insert_text(const std::string& path, const std::string& text);
+    // Deletes the code point before the caret (backspace) or after it (delete).
+    void erase_text(const std::string& path, bool before_caret);
+    // Whether an edit is waiting for its save, and whether one was saved since the record opened
+    // (the form's "saved" indication).
+    bool saved_once() const { return saved_once_; }
     void add_row(const std::string& table_id);
     void remove_row(const std::string& table_id, std::size_t row);
     // Leaving a field: saves it now and shows its issues inline.
@@ -216,6 +233,7 @@ private:
     void set_notice(std::string zh, std::string en);
     void show_issues_for(const std::string& field_id);
     nlohmann::json* cell(const std::string& path, const Field** field);
+    const nlohmann::json* find_cell(const std::string& path) const;  // null when the path holds nothing
     std::vector<StaffRow> staff_rows(const std::vector<RecordMeta>& metas, const std::string& search) const;
     void load_staff_review();
 
@@ -234,6 +252,9 @@ private:
     std::map<std::string, std::vector<Issue>> inline_issues_;
     std::map<std::string, EditNote> notes_;
     std::string focus_request_;
+    std::string caret_path_;   // the field the caret is in
+    std::size_t caret_ = 0;
+    bool saved_once_ = false;
     bool commitment_ = false;
     std::string receipt_, resume_code_, return_comment_;
     std::int64_t last_input_ms_ = 0;

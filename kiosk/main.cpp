@@ -310,7 +310,7 @@ int main(int argc, char** argv) {
         // A touch arrives as move + press + release in one batch; ImGui needs a few frames to
         // turn that into a click, and a held finger (drag-scroll, a pressed button) needs frames too.
         bool busy = ImGui::IsAnyMouseDown() || (ImGui::IsAnyItemActive() && !io.WantTextInput);
-        if (model.screen() != before || busy || keyboard.take_redraw()) frames_wanted = std::max(frames_wanted, 2);
+        if (model.screen() != before || busy || keyboard.take_redraw() || ui.relayout) frames_wanted = std::max(frames_wanted, 2);
         if (!ui_map.empty()) write_ui_map(ui_map, ui, frame);
     }
     model.end_session();  // flushes pending saves

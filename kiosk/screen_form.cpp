@@ -14,9 +14,8 @@ void top_bar(KioskModel& m, Ui& ui) {
     ImGui::TextUnformatted(tr(m, m.form().title).c_str());
     ImGui::SetWindowFontScale(1.0f);
     std::string lang_label = m.lang() == Lang::Zh ? "English" : "中文", leave_label = tr(m, "保存并离开", "Save and leave");
-    float pad = ImGui::GetStyle().FramePadding.x * 2 + 24 * ui.scale;
-    float right = ImGui::CalcTextSize(lang_label.c_str()).x + ImGui::CalcTextSize(leave_label.c_str()).x + pad * 2 +
-                  ImGui::GetStyle().ItemSpacing.x + ImGui::GetStyle().WindowPadding.x;
+    float right = ui.button_width(lang_label) + ui.button_width(leave_label) + ImGui::GetStyle().ItemSpacing.x +
+                  ImGui::GetStyle().WindowPadding.x;
     ImGui::SameLine(ui.width - right);
     if (ui.button("lang", lang_label)) m.set_language(m.lang() == Lang::Zh ? Lang::En : Lang::Zh);
     ImGui::SameLine();
@@ -26,6 +25,13 @@ void top_bar(KioskModel& m, Ui& ui) {
     ImGui::ProgressBar(static_cast<float>(m.progress()), ImVec2(-FLT_MIN, 10 * ui.scale + 8), "");
     ui.mark("progress");
     ImGui::TextColored(ImVec4(0.35f, 0.35f, 0.4f, 1), "%s %s", tr(m, "必填项完成", "Required fields done").c_str(), pct);
+    // Autosave, visibly: every change reaches the store within 400 ms.
+    if (m.has_unsaved() || m.saved_once()) {
+        ImGui::SameLine(0, 24 * ui.scale);
+        if (m.has_unsaved()) ImGui::TextColored(ImVec4(0.45f, 0.45f, 0.5f, 1), "%s", tr(m, "正在保存…", "Saving…").c_str());
+        else ImGui::TextColored(ImVec4(0.10f, 0.50f, 0.25f, 1), "%s", tr(m, "✓ 已自动保存", "✓ Saved").c_str());
+        ui.mark("form.saved");
+    }
     if (!m.return_comment().empty()) {
         ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(0.6f, 0.2f, 0.0f, 1));
         ImGui::TextWrapped("%s%s", tr(m, "工作人员退回修改意见：", "Returned by staff for corrections: ").c_str(), m.return_comment().c_str());
@@ -37,6 +43,7 @@ void top_bar(KioskModel& m, Ui& ui) {
 
 void section_list(KioskModel& m, Ui& ui, float width, float height) {
     ImGui::BeginChild("sections", ImVec2(width, height), true);
+    ui.mark_window("sections");
     const auto& sections = m.form().sections;
     int annex = 0;
     for (int i = 0; i < static_cast<int>(sections.size()); ++i) {
@@ -47,11 +54,16 @@ void section_list(KioskModel& m, Ui& ui, float width, float height) {
                                                                               : tr(m, "附件2 建设运行报告", "Annex 2 Report").c_str());
         }
         double p = m.section_progress(i);
-        std::string mark = m.section_has_issues(i) ? "! " : p >= 1.0 ? "✓ " : "  ";
+        bool issues = m.section_has_issues(i);
+        std::string mark = issues ? "! " : p >= 1.0 ? "✓ " : "  ";
         bool current = i == m.section();
         if (current) ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.72f, 0.84f, 0.98f, 1));
+        if (issues) ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(0.70f, 0.08f, 0.08f, 1));
         ImGui::PushStyleVar(ImGuiStyleVar_ButtonTextAlign, ImVec2(0, 0.5f));
-        if (ui.button("section." + std::to_string(i), mark + tr(m, s.title), true)) m.go_section(i);
+        // A long title wraps inside its button (never cut off), with the Chinese line-breaking rules.
+        std::string label = wrapped_label(mark, tr(m, s.title), ImGui::GetContentRegionAvail().x - ImGui::GetStyle().FramePadding.x * 2);
+        if (ui.button("section." + std::to_string(i), label, true)) m.go_section(i);
+        if (issues) ImGui::PopStyleColor();
         if (current && ui.shown_section != i) {  // keep the current section in view
             ImGui::SetScrollHereY(0.5f);
             ui.shown_section = i;
@@ -71,7 +83,9 @@ void draw_form(KioskModel& m, Ui& ui) {
     // The on-screen keyboard takes the bottom of the screen: the form shrinks above it,
     // so no field or button is ever hidden behind it.
     float keyboard = ui.keyboard ? ui.keyboard->height(ui) : 0;
+    ui.form_keyboard = keyboard;
     float h = ImGui::GetContentRegionAvail().y - bottom - keyboard;
+    ui.body_height = h;
     float side = std::clamp(ui.width * 0.24f, 260.0f, 460.0f * ui.scale);
     section_list(m, ui, side, h);
     ImGui::SameLine();

@@ -42,9 +42,10 @@ bool Ui::button(const std::string& name, const std::string& label, bool wide, bo
         ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 1, 1, 1));
     }
     ImVec2 size(wide ? -FLT_MIN : 0, target);
+    if (label.find('\n') != std::string::npos)  // a wrapped label: as tall as its lines
+        size.y = std::max(target, ImGui::CalcTextSize(label.c_str()).y + ImGui::GetStyle().FramePadding.y * 2 + 12 * scale);
     ImGui::PushID(name.c_str());
-    float pad = ImGui::GetStyle().FramePadding.x * 2;
-    if (!wide) size.x = std::max(target * 2.0f, ImGui::CalcTextSize(label.c_str()).x + pad + 24 * scale);
+    if (!wide) size.x = button_width(label);
     bool pressed = ImGui::Button(label.c_str(), size);
     ImGui::PopID();
     if (primary) ImGui::PopStyleColor(4);
@@ -52,8 +53,13 @@ bool Ui::button(const std::string& name, const std::string& label, bool wide, bo
     return pressed;
 }
 
+float Ui::button_width(const std::string& label) const {
+    return std::max(target * 2.0f, ImGui::CalcTextSize(label.c_str()).x + ImGui::GetStyle().FramePadding.x * 2 + 24 * scale);
+}
+
 void Ui::drag_to_scroll() {
     ImGuiIO& io = ImGui::GetIO();
+    if (drag_taken) return;  // a multi-line field scrolls its own text under this finger
     if (!ImGui::IsWindowHovered(ImGuiHoveredFlags_AllowWhenBlockedByActiveItem | ImGuiHoveredFlags_ChildWindows)) return;
     if (io.WantTextInput) return;  // a finger in a text box selects text instead
     if (ImGui::IsMouseDragging(ImGuiMouseButton_Left, 14.0f * scale)) {
@@ -74,6 +80,24 @@ void Ui::notice(const KioskModel& m) {
 }
 
 // [SECTION] Text fields
+
+Advance font_advance() {
+    ImFont* font = ImGui::GetFont();
+    float k = ImGui::GetFontSize() / font->FontSize;
+    return [font, k](char32_t c) { return (c < 0x10000 ? font->GetCharAdvance(static_cast<ImWchar>(c)) : font->FallbackAdvanceX) * k; };
+}
+
+std::string wrapped_label(const std::string& prefix, const std::string& text, float width) {
+    float indent = ImGui::CalcTextSize(prefix.c_str()).x, space = std::max(1.0f, ImGui::CalcTextSize(" ").x);
+    std::string hang(static_cast<std::size_t>(std::lround(indent / space)), ' '), out = prefix;
+    bool first = true;
+    for (const WrapLine& l : wrap_text(text, width - indent, font_advance())) {
+        if (!first) out += "\n" + hang;
+        first = false;
+        out.append(text, l.begin, l.end - l.begin);
+    }
+    return out;
+}
 
 namespace {
 
@@ -125,18 +149,20 @@ const char* hint_for(const Field& f, Lang lang) {
 }
 
 // The field the on-screen keyboard types into: outlined, and scrolled above the
-// keyboard when it opens or after a key changed it.
-void keyboard_target(Ui& ui, const std::string& value) {
-    ui.keyboard->field_drawn(value);
+// keyboard when it opens or after a key changed it. `focus` is the part to keep in
+// view (the caret's line of a tall multi-line field; else the whole field).
+void keyboard_target(Ui& ui, std::size_t chars, const ImVec4& focus, bool outline) {
+    ui.keyboard->field_drawn(chars);
     ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
     float pad = 3 * ui.scale;
-    ImGui::GetWindowDrawList()->AddRect(ImVec2(a.x - pad, a.y - pad), ImVec2(b.x + pad, b.y + pad), IM_COL32(25, 105, 205, 255),
-                                        8 * ui.scale, 0, 3 * ui.scale);
+    if (outline)
+        ImGui::GetWindowDrawList()->AddRect(ImVec2(a.x - pad, a.y - pad), ImVec2(b.x + pad, b.y + pad), IM_COL32(25, 105, 205, 255),
+                                            8 * ui.scale, 0, 3 * ui.scale);
     if (!ui.keyboard->take_scroll_request()) return;
     float bottom = std::min(ui.height - ui.keyboard->height(ui), ImGui::GetWindowPos().y + ImGui::GetWindowHeight()) - 16 * ui.scale;
     float top = ImGui::GetWindowPos().y + 16 * ui.scale;
-    if (b.y > bottom) ImGui::SetScrollY(ImGui::GetScrollY() + (b.y - bottom));
-    else if (a.y < top) ImGui::SetScrollY(ImGui::GetScrollY() - (top - a.y));
+    if (focus.w > bottom) ImGui::SetScrollY(ImGui::GetScrollY() + (focus.w - bottom));
+    else if (focus.y < top) ImGui::SetScrollY(ImGui::GetScrollY() - (top - focus.y));
 }
 
 }  // namespace
@@ -147,19 +173,23 @@ void text_field(KioskModel& m, Ui& ui, const Field& f, const std::string& path, 
     LimitData lim{f.max_length};
     ImGuiInputTextFlags flags = flags_for(f.type) | ImGuiInputTextFlags_CallbackCharFilter | ImGuiInputTextFlags_CallbackEdit;
     if (read_only) flags |= ImGuiInputTextFlags_ReadOnly;
+    bool changed = false, multiline = f.type == FieldType::Multiline;
     if (m.focus_request() == path) {
         ImGui::SetScrollHereY(0.3f);
-        ImGui::SetKeyboardFocusHere();
-        m.focus_done();
+        if (!multiline) {  // the multi-line editor takes the request itself
+            ImGui::SetKeyboardFocusHere();
+            m.focus_done();
+        }
     }
     ImGui::PushID(path.c_str());
     ImGui::SetNextItemWidth(-FLT_MIN);
-    bool changed;
-    if (f.type == FieldType::Multiline) {
-        float h = ImGui::GetTextLineHeight() * 7 + ImGui::GetStyle().FramePadding.y * 2;
-        changed = ImGui::InputTextMultiline("##v", &buf, ImVec2(-FLT_MIN, h), flags, limit_callback, &lim);
+    ImVec4 focus;
+    if (multiline) {
+        wrapped_editor(m, ui, path, read_only, &focus);  // edits the model itself, at the caret
     } else {
         changed = ImGui::InputTextWithHint("##v", hint_for(f, m.lang()), &buf, flags, limit_callback, &lim);
+        ImVec2 a = ImGui::GetItemRectMin(), b = ImGui::GetItemRectMax();
+        focus = ImVec4(a.x, a.y, b.x, b.y);
     }
     ui.mark("field." + path);
     bool left = ImGui::IsItemDeactivated();
@@ -172,7 +202,8 @@ void text_field(KioskModel& m, Ui& ui, const Field& f, const std::string& path, 
         // A tap on the on-screen keyboard takes ImGui's focus from the field, but the
         // applicant is still editing it: it is left when the keyboard closes.
         keyboard_tap = ui.keyboard->targets(path) && ImGui::GetIO().MousePos.y >= ui.height - ui.keyboard->height(ui);
-        if (ui.keyboard->targets(path)) keyboard_target(ui, buf);
+        if (ui.keyboard->targets(path))
+            keyboard_target(ui, multiline ? count_code_points(m.text(path)) : count_code_points(buf), focus, !multiline);
     }
     if (left && !read_only && !keyboard_tap) {
         // A tap anywhere else leaves the field; the keyboard goes with it (close() leaves it).
@@ -181,12 +212,25 @@ void text_field(KioskModel& m, Ui& ui, const Field& f, const std::string& path, 
     }
     if (ImGui::IsItemActive()) m.touch();
     EditNote note = m.edit_note(path);
-    if (note == EditNote::Truncated || (f.max_length && !buf.empty() && ImGui::IsItemActive() &&
-                                        static_cast<std::size_t>(ImTextCountCharsFromUtf8(buf.c_str(), nullptr)) >= f.max_length)) {
-        ImGui::TextColored(ImVec4(0.75f, 0.35f, 0.0f, 1), "%s",
-                           (tr(m, "已达到字数上限 ", "Limit reached: ") + std::to_string(f.max_length) + tr(m, " 字", " characters")).c_str());
+    std::size_t chars = multiline ? count_code_points(m.text(path)) : count_code_points(buf);
+    const ImVec4 warn(0.75f, 0.35f, 0.0f, 1);
+    bool noted = true;
+    if (note == EditNote::Truncated || (f.max_length && chars >= f.max_length && (ImGui::IsItemActive() || multiline))) {
+        ImGui::TextColored(warn, "%s", (tr(m, "已达到字数上限 ", "Limit reached: ") + group_thousands(f.max_length) + tr(m, " 字", " characters")).c_str());
     } else if (note == EditNote::ControlDropped) {
-        ImGui::TextColored(ImVec4(0.75f, 0.35f, 0.0f, 1), "%s", tr(m, "已去除无效的控制字符", "Invalid control characters were removed").c_str());
+        ImGui::TextColored(warn, "%s", tr(m, "已去除无效的控制字符", "Invalid control characters were removed").c_str());
+    } else if (note == EditNote::Malformed) {
+        ImGui::TextColored(warn, "%s", tr(m, "粘贴的内容不是有效文字，未粘贴", "What was pasted is not valid text; nothing was pasted").c_str());
+    } else {
+        noted = false;
+    }
+    if (multiline) {  // the count against the limit, right-aligned under the field
+        std::string count = group_thousands(chars) + (f.max_length ? " / " + group_thousands(f.max_length) : "") + tr(m, " 字", " characters");
+        float w = ImGui::CalcTextSize(count.c_str()).x;
+        if (noted) ImGui::SameLine();
+        ImGui::SetCursorPosX(std::max(ImGui::GetCursorPosX(), ImGui::GetContentRegionMax().x - w));
+        ImGui::TextColored(ImVec4(0.40f, 0.40f, 0.45f, 1), "%s", count.c_str());
+        ui.mark("count." + path);
     }
 }
 
@@ -402,6 +446,12 @@ void draw_qr(const std::string& text, float size) {
 void draw_kiosk(KioskModel& m, Ui& ui) {
     ui.rects.clear();
     ui.labels.clear();
+    ui.drag_taken = false;
+    ui.form_keyboard = 0;
+    if (ui.editors_record != m.record_id()) {  // nothing of one applicant's editing view stays for the next
+        ui.editors.clear();
+        ui.editors_record = m.record_id();
+    }
     ImGui::SetNextWindowPos(ImVec2(0, 0));
     ImGui::SetNextWindowSize(ImVec2(ui.width, ui.height));
     ImGui::Begin("kiosk", nullptr, ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
@@ -425,6 +475,9 @@ void draw_kiosk(KioskModel& m, Ui& ui) {
     ImGui::PopID();
     ImGui::End();
     if (ui.keyboard) ui.keyboard->draw(m, ui);
+    // The form laid out around one keyboard height; if the keyboard opened or closed
+    // after that, the next frame lays out again (the kiosk otherwise sleeps until input).
+    ui.relayout = m.screen() == Screen::Form && ui.keyboard && ui.keyboard->height(ui) != ui.form_keyboard;
     draw_idle_warning(m, ui);
     ui.shown_issues = m.all_field_issues();
     ui.lang = m.lang();

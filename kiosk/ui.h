@@ -9,10 +9,23 @@
 #include <imgui.h>
 
 #include "kiosk_model.h"
+#include "text_wrap.h"
 
 namespace shenbao::kiosk {
 
 class Keyboard;
+
+// What the multi-line editor of one field keeps between frames (text_editor.cpp).
+struct EditorView {
+    std::string laid_text;          // the text `lines` were wrapped from, at `laid_width`
+    float laid_width = -1;
+    std::vector<WrapLine> lines;
+    float scroll = 0;               // px of text scrolled up inside the field
+    std::size_t shown_caret = static_cast<std::size_t>(-1);  // the caret the view last kept in sight
+    bool pressed = false;           // a finger went down on the field and is still down
+    bool dragged = false;           // ... and moved: a scroll, not a tap
+    float want_x = -1;              // the x that up / down keep (-1: the caret's own)
+};
 
 struct Ui {
     float scale = 1.0f;   // 1.0 at 1080 px high
@@ -27,6 +40,12 @@ struct Ui {
     int shown_section = -1;  // the section list scrolls to a newly current section once
     Keyboard* keyboard = nullptr;  // the on-screen keyboard; null when the kiosk runs without one
     std::vector<std::string> input_problems;  // why a keyboard layout is hidden (for the staff screen)
+    std::map<std::string, EditorView> editors;  // by field path; emptied when the record changes
+    std::string editors_record;
+    bool drag_taken = false;   // a field scrolls its own text with this frame's drag: the body stays
+    float body_height = 0;     // the section body's height this frame (the editor's comfortable height follows it)
+    float form_keyboard = 0;   // the keyboard height the form was laid out around this frame
+    bool relayout = false;     // the keyboard's height changed after the form was laid out: draw again
 
     // Records the last item's rectangle under `name`.
     void mark(const std::string& name);
@@ -34,6 +53,8 @@ struct Ui {
     void mark_window(const std::string& name);
     // A button at least one touch target tall; `wide` stretches to the available width.
     bool button(const std::string& name, const std::string& label, bool wide = false, bool primary = false);
+    // The width button() gives a label when not `wide`.
+    float button_width(const std::string& label) const;
     // Scrolls the current window when a finger drags on it (nothing needs hover or a wheel).
     void drag_to_scroll();
     // The banner for the model's notice, if any.
@@ -53,6 +74,19 @@ inline std::string tr(const KioskModel& m, const char* zh, const char* en) { ret
 // An editable text field bound to a model path ("lead_email", "council[2].phone").
 void text_field(KioskModel& m, Ui& ui, const Field& f, const std::string& path, const std::string& top_id,
                 const std::string& value, bool read_only = false);
+
+// Advances of the current font at its current size, for wrap_text (text_wrap.h).
+Advance font_advance();
+// `prefix` + `text` with a newline wherever the text must wrap to fit `width` (a multi-line
+// button label); lines after the first are indented by the prefix's width.
+std::string wrapped_label(const std::string& prefix, const std::string& text, float width);
+
+// The word-wrapped editor of a `multiline` field at `path` (ImGui 1.86's InputTextMultiline
+// cannot wrap). It edits through the model at the model's caret: a tap places the caret, a
+// drag scrolls the text, keys, the system input method, paste and the on-screen keyboard
+// insert and delete at it. It is an ImGui item: IsItemActivated/Deactivated/Active work
+// after it. `focus` gets the caret's line (screen coordinates), to keep in view.
+void wrapped_editor(KioskModel& m, Ui& ui, const std::string& path, bool read_only, ImVec4* focus);
 
 // One field of any type, with label, help, inline issues and notes.
 void field_widget(KioskModel& m, Ui& ui, const Field& f, bool read_only = false);

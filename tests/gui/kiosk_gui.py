@@ -534,12 +534,12 @@ def screenshot_to(artifacts):
     return shot
 
 
-def with_kiosk(binary, data_dir, work, artifacts, drive, extra_args=()):
-    """Runs drive(kiosk) against the real kiosk in a fresh Xvfb. On a TestFailure it
+def with_kiosk(binary, data_dir, work, artifacts, drive, extra_args=(), size=(1920, 1080)):
+    """Runs drive(kiosk) against the real kiosk in a fresh Xvfb of `size`. On a TestFailure it
     saves <artifacts>/99-failure.png as the screen was and prints the kiosk's log tail
     before passing the failure on; the kiosk and the X server are gone afterwards."""
     kiosk = None
-    with Xvfb() as xvfb:
+    with Xvfb(*size) as xvfb:
         x11 = X11()
         try:
             kiosk = Kiosk(binary, data_dir, work, x11, xvfb.width, xvfb.height, extra_args=extra_args).start()
