@@ -92,6 +92,7 @@ void draw_form(KioskModel& m, Ui& ui) {
     const Section& s = m.form().sections[static_cast<std::size_t>(m.section())];
     ImGui::BeginChild(("section-body-" + s.id).c_str(), ImVec2(0, h), true);
     ui.mark_window("section-body");
+    ui.labels["section"] = std::to_string(m.section());  // for the GUI tests: which section is shown
     ImGui::SetWindowFontScale(1.2f);
     ImGui::TextWrapped("%s", tr(m, s.title).c_str());
     ImGui::SetWindowFontScale(1.0f);

@@ -418,6 +418,17 @@ class Kiosk:
                 xdotool("type", "--delay", delay_ms, part)
         self.settle()
 
+    def go_to_section(self, index, tries=40):
+        """From the section shown to section `index` with 下一节 / 上一节 (a section list entry
+        may be below the list's fold)."""
+        for _ in range(tries):
+            cur = int(self.map()["labels"]["section"])
+            if cur == index:
+                return
+            self.click("form.next" if index > cur else "form.prev")
+            self.wait(lambda m: m and m["screen"] == "form" and int(m["labels"]["section"]) != cur, 10, "another section")
+        raise TestFailure("could not reach section %d" % index)
+
     # -- the staff screen
 
     def staff_sign_in(self, pin, keypad=True):
