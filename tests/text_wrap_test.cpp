@@ -1,12 +1,8 @@
-// The multi-line editor without a window: line breaks for Chinese, Latin and mixed
-// text with the punctuation rules (text_wrap.h), caret <-> line/column both ways, and
-// insertion and deletion at the caret through the model (limits, control characters,
-// malformed UTF-8, saving).
+// The multi-line editor's layout without a window: line breaks for Chinese, Latin and
+// mixed text with the punctuation rules (text_wrap.h), caret <-> line/column both ways.
+// Editing at the caret through the model is in kiosk_model_test.cpp.
 #include <doctest/doctest.h>
 
-#include "kiosk_model.h"
-#include "shenbao/store_files.h"
-#include "test_support.h"
 #include "text_wrap.h"
 
 using namespace shenbao;
@@ -122,113 +118,4 @@ TEST_CASE("UTF-8: boundaries, validity, counts, grouping") {
     CHECK(group_thousands(1234567) == "1,234,567");
     // Malformed bytes still lay out, one character each.
     CHECK(wrap("\xFF\xFE", 1).size() == 2);
-}
-
-namespace {
-
-const FormDefinition& form() {
-    static const FormDefinition f = load_form(test::form_path()).value();
-    return f;
-}
-
-// The form's first field of `type` with a limit (no field id is assumed).
-const Field& first_of(FieldType type) {
-    for (const Field* f : form().all_fields())
-        if (f->type == type && f->max_length > 0) return *f;
-    FAIL("the form has no such field");
-    throw;
-}
-
-struct Kiosk {
-    test::TempDir dir;
-    std::int64_t now = 1'000'000;
-    std::unique_ptr<Store> store = open_store(dir.file("store.db"), dir.file("store.key"), true).value();
-    KioskModel m{store.get(), form(), [this] { return now; }};
-    void advance(std::int64_t ms) {
-        now += ms;
-        m.tick();
-    }
-};
-
-std::string repeat(const std::string& s, std::size_t n) {
-    std::string out;
-    for (std::size_t i = 0; i < n; ++i) out += s;
-    return out;
-}
-
-}  // namespace
-
-TEST_CASE("editing at the caret: insert and delete in the middle, the caret follows, the store gets it") {
-    Kiosk k;
-    k.m.start_new();
-    const std::string path = first_of(FieldType::Multiline).id;
-    CHECK(k.m.caret(path) == 0);
-    k.m.insert_text(path, "一二三四");
-    CHECK(k.m.text(path) == "一二三四");
-    CHECK(k.m.caret(path) == 12);
-    k.m.set_caret(path, 6);
-    k.m.insert_text(path, "AI");
-    CHECK(k.m.text(path) == "一二AI三四");
-    CHECK(k.m.caret(path) == 8);
-    k.m.erase_text(path, true);  // backspace
-    CHECK(k.m.text(path) == "一二A三四");
-    CHECK(k.m.caret(path) == 7);
-    k.m.erase_text(path, false);  // delete
-    CHECK(k.m.text(path) == "一二A四");
-    CHECK(k.m.caret(path) == 7);
-    k.m.set_caret(path, 4);  // inside 二: snaps back to its start
-    CHECK(k.m.caret(path) == 3);
-    k.m.set_caret(path, 0);
-    k.m.erase_text(path, true);  // nothing before the start
-    CHECK(k.m.text(path) == "一二A四");
-    // Another field's caret is at the end of its text: typing there appends.
-    const std::string other = first_of(FieldType::Text).id;
-    k.m.edit_text(other, "重庆");
-    CHECK(k.m.caret(other) == 6);
-    k.m.insert_text(other, "市");
-    CHECK(k.m.text(other) == "重庆市");
-    k.advance(kSaveDelayMs);
-    CHECK(k.store->get(k.m.record_id()).value().data[path] == "一二A四");
-    CHECK(k.m.saved_once());
-    CHECK_FALSE(k.m.has_unsaved());
-}
-
-TEST_CASE("editing at the caret: the limit cuts what is inserted, never the text after the caret") {
-    Kiosk k;
-    k.m.start_new();
-    const Field& f = first_of(FieldType::Multiline);
-    k.m.edit_text(f.id, repeat("字", f.max_length - 2) + "尾");  // one short of the limit... and a tail
-    k.m.set_caret(f.id, 0);
-    k.m.insert_text(f.id, "甲乙丙丁");
-    CHECK(k.m.edit_note(f.id) == EditNote::Truncated);
-    CHECK(k.m.text(f.id).rfind("甲", 0) == 0);
-    CHECK(k.m.text(f.id).substr(3, 3) == "字");  // only 甲 fitted
-    CHECK(k.m.text(f.id).substr(k.m.text(f.id).size() - 3) == "尾");
-    CHECK(count_code_points(k.m.text(f.id)) == f.max_length);
-    // At the limit nothing more goes in.
-    k.m.insert_text(f.id, "乙");
-    CHECK(count_code_points(k.m.text(f.id)) == f.max_length);
-    CHECK(k.m.edit_note(f.id) == EditNote::Truncated);
-    // A paste longer than the whole limit into an empty field: exactly the limit.
-    k.m.start_new();
-    k.m.insert_text(f.id, repeat("联", f.max_length + 5000));
-    CHECK(count_code_points(k.m.text(f.id)) == f.max_length);
-    CHECK(k.m.caret(f.id) == f.max_length * 3);
-}
-
-TEST_CASE("editing at the caret: control characters are dropped, malformed UTF-8 is refused whole") {
-    Kiosk k;
-    k.m.start_new();
-    const std::string ml = first_of(FieldType::Multiline).id, line = first_of(FieldType::Text).id;
-    k.m.insert_text(ml, "第一段\x01\t\r\n第二段\x7F");
-    CHECK(k.m.text(ml) == "第一段\n第二段");  // newlines stay in a multi-line field
-    CHECK(k.m.edit_note(ml) == EditNote::ControlDropped);
-    k.m.insert_text(line, "重庆\n市");
-    CHECK(k.m.text(line) == "重庆市");  // and go in a one-line field
-    k.m.insert_text(ml, "好\xFF\xFE坏");
-    CHECK(k.m.text(ml) == "第一段\n第二段");
-    CHECK(k.m.edit_note(ml) == EditNote::Malformed);
-    k.m.edit_text(line, "\xC3\x28");  // also through a whole-value edit (a one-line field's paste)
-    CHECK(k.m.text(line) == "重庆市");
-    CHECK(k.m.edit_note(line) == EditNote::Malformed);
 }

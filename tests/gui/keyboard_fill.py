@@ -258,14 +258,9 @@ def main():
     data_dir = os.path.join(work, "data")
     t0 = time.monotonic()
     store = kg.StoreCli(args.store_cli, data_dir)
-    png = kg.screenshot_to(args.artifacts)
 
     def drive_and_close(kiosk):
-        def shot(name):
-            time.sleep(0.4)  # the frame after the last tap: the screen shows its result
-            png(kiosk, name)
-        target = 56.0 * max(0.72, kiosk.height / 1080.0)  # the kiosk's Ui::target
-        drive(kiosk, shot, target)
+        drive(kiosk, kg.shot_after_frame(args.artifacts, kiosk), kg.touch_target(kiosk))
         kiosk.stop()  # the window manager's close: pending saves are flushed
 
     def body():

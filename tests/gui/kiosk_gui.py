@@ -545,6 +545,23 @@ def screenshot_to(artifacts):
     return shot
 
 
+def touch_target(kiosk):
+    """The kiosk's minimum touch target in px at its window height (Ui::target in kiosk/main.cpp)."""
+    return 56.0 * max(0.72, kiosk.height / 1080.0)
+
+
+def shot_after_frame(artifacts, kiosk):
+    """shot(name): waits for the frame after the last tap (the screen shows its result), then
+    saves <artifacts>/<name>.png; shot.artifacts is the folder."""
+    png = screenshot_to(artifacts)
+
+    def shot(name):
+        time.sleep(0.4)
+        png(kiosk, name)
+    shot.artifacts = artifacts
+    return shot
+
+
 def with_kiosk(binary, data_dir, work, artifacts, drive, extra_args=(), size=(1920, 1080)):
     """Runs drive(kiosk) against the real kiosk in a fresh Xvfb of `size`. On a TestFailure it
     saves <artifacts>/99-failure.png as the screen was and prints the kiosk's log tail
