@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """kiosk.gui.report_editor: an applicant writes a long 附件2 report by touch, and it wraps.
 
-Starts Xvfb (1920x1080) and shenbao-kiosk on a fresh data folder, starts an application
+Starts Xvfb (--size, 1920x1080 or 1366x768 in ctest) and shenbao-kiosk on a fresh data folder, starts an application
 and opens the form's first multi-line field long enough for the 823-character paragraph
 in tests/data/text/report_800.txt (a realistic construction report: Chinese with
 numbers, Latin, quotes, brackets and book titles). Then, like an applicant:
@@ -182,6 +182,7 @@ def main():
     ap.add_argument("--form", required=True, help="the form definition the kiosk shows")
     ap.add_argument("--text", required=True, help="the paragraph to write (UTF-8)")
     ap.add_argument("--artifacts", required=True, help="folder for the PNGs")
+    ap.add_argument("--size", default="1920x1080", help="the screen, WxH (the kiosk fills it)")
     ap.add_argument("--budget", type=int, default=400, help="seconds before the test gives up")
     ap.add_argument("--keep", action="store_true", help="keep the scratch data folder")
     args = ap.parse_args()
@@ -200,7 +201,8 @@ def main():
         kiosk.stop()
 
     def body():
-        kg.with_kiosk(args.kiosk, data_dir, work, args.artifacts, drive_and_close)
+        size = tuple(int(v) for v in args.size.split("x"))
+        kg.with_kiosk(args.kiosk, data_dir, work, args.artifacts, drive_and_close, size=size)
         print("screenshots in %s (%.0f s)" % (args.artifacts, time.monotonic() - t0))
 
     return kg.run_test(work, body, keep=args.keep)
