@@ -301,11 +301,7 @@ void KioskModel::insert_text(const std::string& path, const std::string& text) {
         }
     }
     value.insert(at, clean);
-    *slot = std::move(value);
-    notes_[path] = note;
-    caret_path_ = path;
-    caret_ = at + clean.size();
-    pending_.emplace(parse_path(path).field, clock_() + kSaveDelayMs);
+    put_text(path, *slot, std::move(value), note, at + clean.size());
 }
 
 void KioskModel::erase_text(const std::string& path, bool before_caret) {
@@ -320,11 +316,15 @@ void KioskModel::erase_text(const std::string& path, bool before_caret) {
     std::size_t to = before_caret ? at : next_boundary(value, at);
     if (from == to) return;
     value.erase(from, to - from);
-    *slot = std::move(value);
-    notes_[path] = EditNote::None;
+    put_text(path, *slot, std::move(value), EditNote::None, from);
+}
+
+void KioskModel::put_text(const std::string& path, json& slot, std::string value, EditNote note, std::size_t caret) {
+    slot = std::move(value);
+    notes_[path] = note;
     caret_path_ = path;
-    caret_ = from;
-    pending_.emplace(parse_path(path).field, clock_() + kSaveDelayMs);
+    caret_ = caret;
+    pending_.emplace(parse_path(path).field, clock_() + kSaveDelayMs);  // keeps an earlier deadline
 }
 
 EditNote KioskModel::edit_note(const std::string& path) const {

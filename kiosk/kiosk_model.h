@@ -234,6 +234,8 @@ private:
     void show_issues_for(const std::string& field_id);
     nlohmann::json* cell(const std::string& path, const Field** field);
     const nlohmann::json* find_cell(const std::string& path) const;  // null when the path holds nothing
+    // An edit at the caret lands: the text, its note, the caret after it, the save deadline.
+    void put_text(const std::string& path, nlohmann::json& slot, std::string value, EditNote note, std::size_t caret);
     std::vector<StaffRow> staff_rows(const std::vector<RecordMeta>& metas, const std::string& search) const;
     void load_staff_review();
 
