@@ -139,31 +139,35 @@ run_unit() {
 as_district() { (cd / && runuser -u shenbao -- env -i PATH=/usr/bin:/bin SHENBAO_DATA_DIR=/var/lib/shenbao "$@"); }
 as_intake() { (cd / && runuser -u shenbao-intake -- env -i PATH=/usr/bin:/bin "$@"); }
 
-step "upgrade: a store written by the previous schema (4) opens with the installed programs, nothing lost"
-install -m 0600 -o shenbao -g shenbao "$src/tests/data/store-v4.db" /var/lib/shenbao/store.db
-install -m 0600 -o shenbao -g shenbao "$src/tests/data/store-v4.key" /var/lib/shenbao/store.key
+step "upgrade: the previous release's district data (schema 4: drafts, queued records in a sealed batch) with the installed programs"
+# tests/data/store-v4-queued: made by the schema-4 programs in /var/lib/shenbao (README there).
+golden=$src/tests/data/store-v4-queued
+for f in store.db store.key kiosk.identity; do install -m 0600 -o shenbao -g shenbao "$golden/kiosk/$f" /var/lib/shenbao/; done
+install -d -m 0700 -o shenbao -g shenbao /var/lib/shenbao/outbox
+install -m 0600 -o shenbao -g shenbao "$golden"/kiosk/outbox/*.shb /var/lib/shenbao/outbox/
 listing=$(as_district shenbao-store list) || fail "the installed shenbao-store cannot open the schema-4 store"
 echo "$listing"
-[[ $(grep -c ' submitted ' <<<"$listing") -eq 1 && $(grep -c ' returned ' <<<"$listing") -eq 1 && $(grep -c ' draft ' <<<"$listing") -eq 1 ]] \
-  || fail "the schema-4 store's three records (submitted, returned, draft) are not all there"
+[[ $(grep -c ' queued ' <<<"$listing") -eq 3 && $(grep -c ' returned ' <<<"$listing") -eq 1 && $(grep -c ' draft ' <<<"$listing") -eq 1 ]] \
+  || fail "the schema-4 store's records (3 queued, 1 returned, 1 draft) are not all there"
 as_district shenbao-store verify >/dev/null || fail "verify fails on the migrated store"
-echo 13579 | as_district shenbao-store staff-pin >/dev/null
 as_district shenbao-store show "$(awk '/ draft /{print $1}' <<<"$listing")" --json | grep -q '重庆市新材料产业技术创新联盟' \
   || fail "the draft lost its data"
-# Submitted before the review existed (schema 5): it waits for the district's review, unsent.
-submitted=$(awk '/ submitted /{print $1}' <<<"$listing")
-[[ $(as_district shenbao-store list --review awaiting | awk 'length($1)==26{print $1}') == "$submitted" ]] \
-  || fail "the schema-4 submitted record does not wait for review"
-# A complete application, submitted and recommended, for the sync below.
+echo 13579 | as_district shenbao-store staff-pin >/dev/null
+# A complete application submitted and recommended with the new programs, to go with the queued ones.
 as_district shenbao-store generate -n 1 --seed 13 --recommend-as 李娜 >/dev/null
-want=$(as_district shenbao-store list --review ready | awk 'length($1)==26{print $1}')
-[[ ${#want} -eq 26 ]] || fail "expected one record ready to send, got: $want"
+fresh=$(as_district shenbao-store list --review ready | awk 'length($1)==26{print $1}')
+[[ ${#fresh} -eq 26 ]] || fail "expected one record ready to send, got: $fresh"
+# The golden's two generated applications travel; its first record (3 fields) is invalid at the intake.
+want=$( (grep ' queued ' <<<"$listing" | grep -v 重庆市智能网联汽车 | awk '{print $1}'; echo "$fresh") | sort)
+invalid=$(grep ' queued ' <<<"$listing" | grep 重庆市智能网联汽车 | awk '{print $1}')
 
-step "the commission: keys, TLS certificate, enrolment (Installing at the commission)"
-keys=$(as_intake shenbao-intake --data-dir /var/lib/shenbao-intake keygen)
-commission_key=$(sed -n 's/^commission_public_key = //p' <<<"$keys")
-receipt_key=$(sed -n 's/^receipt_public_key = //p' <<<"$keys")
-[[ ${#commission_key} -eq 64 && ${#receipt_key} -eq 64 ]] || fail "keygen printed no keys: $keys"
+step "the commission (Installing at the commission): its keys kept from the previous release, the TLS certificate"
+install -m 0600 -o shenbao-intake -g shenbao-intake "$golden/intake/commission.key" "$golden/intake/receipt.key" /var/lib/shenbao-intake/
+rc=0; as_intake shenbao-intake --data-dir /var/lib/shenbao-intake keygen >/dev/null 2>&1 || rc=$?
+[[ $rc -eq 4 ]] || fail "keygen over existing keys should refuse (exit 4), got $rc"
+cmp -s "$golden/intake/commission.key" /var/lib/shenbao-intake/commission.key || fail "keygen changed the existing keys"
+commission_key=$(sed -n 's/^commission_public_key = //p' "$golden/intake/public-keys.txt")
+receipt_key=$(sed -n 's/^receipt_public_key = //p' "$golden/intake/public-keys.txt")
 (cd "$work" && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >ext.cnf &&
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=Shenbao packaging test CA' &&
   openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr -subj '/CN=127.0.0.1' &&
@@ -190,7 +194,8 @@ EOF
 }
 set_config "commission_public_key=$commission_key" "receipt_public_key=$receipt_key" "window=$window"
 kiosk_id=$(as_district shenbao-sync --config /etc/shenbao/sync.json identity --create 2>/dev/null | tail -1)
-[[ ${#kiosk_id} -eq 64 ]] || fail "shenbao-sync identity --create printed no key"
+[[ "$kiosk_id" == "$(sed -n 's/^kiosk_public_key = //p' "$golden/intake/public-keys.txt")" ]] \
+  || fail "identity --create did not keep the kiosk's existing identity (printed: $kiosk_id)"
 [[ $(stat -c '%a %U' /var/lib/shenbao/kiosk.identity) == "600 shenbao" ]] || fail "kiosk.identity is not 0600 shenbao"
 as_intake shenbao-intake --data-dir /var/lib/shenbao-intake enrol --kiosk-key "$kiosk_id" --district 渝北区 >/dev/null
 
@@ -213,11 +218,12 @@ echo "ExecStart: $(unit_exec /lib/systemd/system/shenbao-sync.service | tr '\n' 
 (run_unit shenbao-sync.service) >"$work/sync.log" 2>&1 || { cat "$work/sync.log" "$work/intake.err"; fail "the sync pass failed"; }
 cat "$work/sync.log"
 as_district shenbao-sync --config /etc/shenbao/sync.json status | tee "$work/status.txt"
-grep -q '^submitted 1, queued 0, synced 1,' "$work/status.txt" || fail "the district store does not show the record synced (and the schema-4 one awaiting review)"
+grep -q '^submitted 0, queued 1, synced 3,' "$work/status.txt" || fail "the district store does not show the 3 records synced"
+grep -q "^quarantined $invalid " "$work/status.txt" || fail "the schema-4 store's invalid record is not quarantined with the intake's reasons"
 as_intake shenbao-intake --data-dir /var/lib/shenbao-intake export --format json --out /var/lib/shenbao-intake/export.json
 got=$(python3 -c 'import json,sys; print("\n".join(sorted(r["id"] for r in json.load(open(sys.argv[1])))))' /var/lib/shenbao-intake/export.json)
 [[ "$got" == "$want" ]] || fail "the intake holds [$got], expected [$want]"
-echo "the intake holds the record: $got"
+echo "the intake holds the previous release's two queued applications and the new one: $(tr '\n' ' ' <<<"$got")"
 kill "$intake_pid"; wait "$intake_pid" 2>/dev/null || true; intake_pid=""
 
 step "dpkg -r: programs gone, data and configuration kept"
