@@ -1,5 +1,7 @@
 // Parser of form definitions (assets/forms/FORMAT.md). Every error names the
 // source file and the JSON pointer of the value at fault.
+#include <unistd.h>
+
 #include <fstream>
 #include <regex>
 #include <set>
@@ -448,6 +450,16 @@ Result<FormDefinition> load_form(const std::string& path) {
 
 std::string assets_dir() {
     if (const char* env = std::getenv("SHENBAO_ASSETS_DIR"); env && *env) return env;
+    // Installed (the Debian packages: /usr/bin/x -> /usr/share/shenbao): found beside
+    // the program, so a build tree's binaries keep using the source tree's assets.
+    char exe[4096];
+    ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        std::string dir(exe, static_cast<std::size_t>(n));
+        dir = dir.substr(0, dir.rfind('/'));
+        std::string installed = dir.substr(0, dir.rfind('/')) + "/share/shenbao";
+        if (::access((installed + "/forms").c_str(), F_OK) == 0) return installed;
+    }
     return SHENBAO_DEFAULT_ASSETS_DIR;
 }
 

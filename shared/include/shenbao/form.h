@@ -137,7 +137,8 @@ Result<FormDefinition> parse_form(std::string_view json_text, std::string_view s
 // Reads and parses a definition file (refuses files over kMaxFormDefinitionBytes).
 Result<FormDefinition> load_form(const std::string& path);
 
-// The assets folder: $SHENBAO_ASSETS_DIR, else the one this build was made from.
+// The assets folder: $SHENBAO_ASSETS_DIR, else <program's folder>/../share/shenbao when
+// it holds forms/ (installed: /usr/share/shenbao), else the one this build was made from.
 std::string assets_dir();
 
 // Path of a bundled form: assets_dir()/forms/<form_id>.json.
