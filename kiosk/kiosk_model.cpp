@@ -772,6 +772,26 @@ KioskModel::SyncStatus KioskModel::sync_status() const {
         s.last_error = st->last_error;
         s.live_batches = st->live_batches;
     }
+    auto batches = store_->outbox_batches(50);
+    for (const OutboxBatch& b : batches.ok() ? *batches : std::vector<OutboxBatch>()) {
+        if (b.state != OutboxState::Committed) continue;  // newest first: the first committed one
+        auto stored = store_->receipt(b.batch_id);
+        json r = stored.ok() && *stored ? json::parse(**stored, nullptr, false) : json();
+        if (r.is_object() && r.value("batch_id", "") == b.batch_id && r["records"].is_array()) {
+            SyncStatus::Receipt shown;
+            shown.batch_id = b.batch_id;
+            if (r["received_ms"].is_number_integer()) shown.received = format_time(r["received_ms"].get<std::int64_t>());
+            for (const json& rec : r["records"]) {
+                if (!rec.is_object()) continue;
+                std::string result = rec.value("result", "");
+                (result == "accepted" || result == "duplicate" ? shown.synced : shown.refused) += 1;
+                shown.record_ids.push_back(rec.value("id", ""));
+            }
+            shown.signature = r.value("signature", "").substr(0, 16);
+            s.last_receipt = std::move(shown);
+        }
+        break;
+    }
     return s;
 }
 

@@ -208,6 +208,15 @@ public:
         std::int64_t ready = 0;            // submitted with a final decision: the agent's next batches
         std::string last_success, last_attempt, last_error;
         std::vector<QuarantineEntry> quarantined;
+        // The commission's signed receipt for the newest committed batch (the agent verified
+        // its signature before storing it), as staff see it.
+        struct Receipt {
+            std::string batch_id, received;   // when the commission committed it
+            std::int64_t synced = 0, refused = 0;  // accepted or duplicate / conflict or invalid
+            std::vector<std::string> record_ids;
+            std::string signature;            // the first characters of its Ed25519 signature
+        };
+        std::optional<Receipt> last_receipt;
     };
     SyncStatus sync_status() const;
     // Sends a quarantined record again in a new batch (after staff fixed the cause).

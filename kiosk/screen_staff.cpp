@@ -114,6 +114,20 @@ void home(KioskModel& m, Ui& ui) {
             want_glyphs(s.last_error);
             ImGui::TextWrapped("%s %s", tr(m, "上次错误：", "Last error: ").c_str(), s.last_error.empty() ? "—" : s.last_error.c_str());
             ui.mark("staff.sync");
+            if (const auto& r = s.last_receipt) {  // what the commission signed for the newest batch
+                ImGui::Separator();
+                ImGui::Text("%s %s", tr(m, "最近回执：批次", "Last receipt: batch").c_str(), r->batch_id.c_str());
+                ImGui::Text("%s %s  ·  %s %lld  ·  %s %lld", tr(m, "委员会接收于", "received by the commission at").c_str(),
+                            r->received.c_str(), tr(m, "已接收", "accepted").c_str(), static_cast<long long>(r->synced),
+                            tr(m, "拒收", "refused").c_str(), static_cast<long long>(r->refused));
+                std::string ids;
+                for (const std::string& id : r->record_ids) ids += (ids.empty() ? "" : ", ") + id;
+                ImGui::TextWrapped("%s %s", tr(m, "记录：", "Records: ").c_str(), ids.c_str());
+                ImGui::Text("%s %s…", tr(m, "签名（已验证）：", "Signature (verified): ").c_str(), r->signature.c_str());
+                ui.mark("staff.receipt");
+                ui.labels["staff.receipt"] = r->batch_id;
+                ui.labels["staff.receipt.records"] = ids;
+            }
             ImGui::Separator();
             ImGui::Text("%s %zu", tr(m, "被委员会拒收（隔离）：", "Refused by the commission (quarantined): ").c_str(), s.quarantined.size());
             ui.mark("staff.quarantined");

@@ -456,6 +456,33 @@ TEST_CASE("staff see records the commission refused, with its reason, apart from
     CHECK(k.store->get(ids[1]).value().meta.status == RecordStatus::Submitted);
 }
 
+TEST_CASE("the staff sync tab shows the commission's receipt for the newest committed batch") {
+    Kiosk k;
+    auto meta = k.store->create_record(form().form_id, form().version, "applicant").value();
+    REQUIRE(k.store->save_fields(meta.id, generate_application(form(), 7)).ok());
+    REQUIRE(k.store->set_status(meta.id, RecordStatus::Submitted, "applicant").ok());
+    REQUIRE(k.store->review(meta.id, ReviewDecision::Recommend, "李娜", "").ok());
+    CHECK_FALSE(k.m.sync_status().last_receipt.has_value());  // nothing committed yet
+    OutboxBatch b;
+    b.batch_id = new_ulid();
+    b.file_path = k.dir.file("outbox/b.shb");
+    b.record_count = 1;
+    REQUIRE(k.store->enqueue_batch(b, {{meta.id, k.store->get(meta.id).value().meta.content_hash}}).ok());
+    json receipt = {{"batch_id", b.batch_id}, {"kiosk_id", std::string(64, 'a')}, {"received_ms", 1'700'000'000'000},
+                    {"receipt_version", 1}, {"records", {{{"id", meta.id}, {"content_hash", "h"}, {"result", "accepted"}}}},
+                    {"signature", "c2lnbmF0dXJlLW9mLXRoZS1jb21taXNzaW9u"}};
+    REQUIRE(k.store->apply_receipt(b.batch_id, receipt.dump(), {{meta.id, true, "accepted", ""}}).ok());
+    auto s = k.m.sync_status();
+    REQUIRE(s.last_receipt.has_value());
+    CHECK(s.last_receipt->batch_id == b.batch_id);
+    CHECK(s.last_receipt->synced == 1);
+    CHECK(s.last_receipt->refused == 0);
+    CHECK(s.last_receipt->record_ids == std::vector<std::string>{meta.id});
+    CHECK(s.last_receipt->signature == "c2lnbmF0dXJlLW9m");
+    CHECK_FALSE(s.last_receipt->received.empty());
+    CHECK(s.synced == 1);
+}
+
 // [SECTION] Editing at the caret (the multi-line editor and the on-screen keyboard type there)
 
 namespace {

@@ -5,8 +5,9 @@ demonstration commission (shenbao-intake on loopback), the agent and the kiosk; 
 applicant fills in and submits an application through the GUI driver (the values and
 section filling of fill_and_submit.py); staff recommend it (`shenbao-store review`,
 as at the command line); the record arrives at the local intake (`shenbao-intake
-export`), the store shows it synced, and the staff screen's sync tab shows it
-(screenshot). Closing the kiosk ends run.sh, and every process it started is gone.
+export`), the store shows it synced, and the staff screen's sync tab shows it with
+the commission's receipt for its batch, which lists the record (screenshot).
+Closing the kiosk ends run.sh, and every process it started is gone.
 
 PNGs go to --artifacts (sync tab: 05-staff-sync-synced.png).
 
@@ -170,7 +171,10 @@ def main():
                 shot(kiosk, "04-staff-records")
                 kiosk.click("staff.tab.sync")
                 kiosk.settle()
-                kiosk.wait(lambda m: m and "staff.sync" in m["rects"], 10, "the sync tab")
+                m = kiosk.wait(lambda m: m and "staff.sync" in m["rects"] and "staff.receipt" in m["rects"], 10,
+                               "the sync tab with the commission's receipt")
+                kg.check(rid in m.get("labels", {}).get("staff.receipt.records", ""),
+                         "the sync tab's receipt does not list %s: %r" % (rid, m.get("labels", {}).get("staff.receipt.records")))
                 shot(kiosk, "05-staff-sync-synced")
                 started = dict(kiosk.started)
                 kiosk.stop()  # closing the kiosk ends run.sh
